@@ -9,9 +9,10 @@ non-seed source such as ``"label"``) behind it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from fhir_mappings.facts import Evidence
+if TYPE_CHECKING:  # the facts contract is only needed for annotations here
+    from fhir_mappings.facts import Evidence
 
 Indicator = Literal["info", "warning", "critical"]
 MeasureKind = Literal["medication", "service"]
@@ -48,6 +49,7 @@ class Dose:
     cycle_days: str
     text: str
     total_mg: float | None = None
+    rxnorm: str | None = None  # RxNorm ingredient code when drugs.json has one
     adjustments: tuple[str, ...] = ()
     rule_id: str = "03§5"
     seeds: tuple[str, ...] = ()
