@@ -1,0 +1,115 @@
+"""Service configuration from environment variables (12-factor), with embedded defaults.
+
+Every setting has a default that makes ``rrmm-cds serve`` work with nothing configured:
+development mode, a SQLite file under ``./data/``, loopback-only FHIR servers. The README's
+configuration table documents each variable; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024
+DEFAULT_FETCH_TIMEOUT = 5.0
+DEFAULT_FETCH_BUDGET = 15.0
+DEFAULT_FETCH_RETRIES = 2
+_LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+def default_database_url(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    return f"sqlite:///{(data_dir / 'rrmm-cds.sqlite3').as_posix()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Environment = "development"
+    public_base_url: str | None = None
+    database_url: str = field(default_factory=default_database_url)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds, per outbound HTTP request
+    fetch_budget: float = DEFAULT_FETCH_BUDGET  # seconds, all fetches of one hook call together
+    fetch_retries: int = DEFAULT_FETCH_RETRIES  # extra attempts after a failed/5xx fetch
+    fhir_allowlist: str | None = None  # raw value, parsed by cds_service.security.allowlist
+    log_level: str = "INFO"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``); raise ConfigError on bad values."""
+        env_vars = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env_vars.get(name)
+            return value.strip() if value is not None and value.strip() else None
+
+        env = (text("RRMM_CDS_ENV") or "development").lower()
+        if env not in ("development", "production"):
+            raise ConfigError("RRMM_CDS_ENV must be 'development' or 'production'")
+        log_level = (text("RRMM_CDS_LOG_LEVEL") or "INFO").upper()
+        if log_level not in _LOG_LEVELS:
+            raise ConfigError(f"RRMM_CDS_LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
+        public_base_url = text("RRMM_CDS_PUBLIC_BASE_URL")
+        return cls(
+            env=env,  # type: ignore[arg-type]  # checked above
+            public_base_url=public_base_url.rstrip("/") if public_base_url else None,
+            database_url=text("DATABASE_URL") or default_database_url(),
+            max_request_bytes=_positive_int(
+                text("RRMM_CDS_MAX_REQUEST_BYTES"), "RRMM_CDS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES
+            ),
+            fetch_timeout=_positive_float(
+                text("RRMM_CDS_FETCH_TIMEOUT"), "RRMM_CDS_FETCH_TIMEOUT", DEFAULT_FETCH_TIMEOUT
+            ),
+            fetch_budget=_positive_float(
+                text("RRMM_CDS_FETCH_BUDGET"), "RRMM_CDS_FETCH_BUDGET", DEFAULT_FETCH_BUDGET
+            ),
+            fetch_retries=_non_negative_int(
+                text("RRMM_CDS_FETCH_RETRIES"), "RRMM_CDS_FETCH_RETRIES", DEFAULT_FETCH_RETRIES
+            ),
+            fhir_allowlist=text("RRMM_CDS_FHIR_ALLOWLIST"),
+            log_level=log_level,
+        )
+
+
+def _positive_int(raw: str | None, name: str, default: int) -> int:
+    value = _non_negative_int(raw, name, default)
+    if value == 0:
+        raise ConfigError(f"{name} must be a positive integer")
+    return value
+
+
+def _non_negative_int(raw: str | None, name: str, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
+def _positive_float(raw: str | None, name: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds")
+    return value
