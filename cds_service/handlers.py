@@ -1,0 +1,49 @@
+"""The seam between the HTTP/pipeline layer and the clinical rooms.
+
+``cds_service.pipeline`` builds one :class:`HookContext` per hook call and calls exactly one of
+the two functions below. Their bodies belong to the clinical engineers:
+
+- :func:`patient_view_cards` (engineer C): ``rrmm-relapse-guidance`` (patient-view);
+- :func:`order_cards` (engineer D): ``rrmm-order-select`` and ``rrmm-order-sign``.
+
+Contract for both:
+- read patient data only from ``ctx.index`` (a de-duplicated ``fhir_mappings.index.ResourceIndex``
+  of the context patient) and order data from ``ctx.context`` (the hook's ``context`` object
+  as sent: ``draftOrders``, ``selections``; shapes are *not* guaranteed, read leniently);
+- use ``ctx.evaluation_date`` as "today"; never read the wall clock;
+- return a list of card dicts built with ``cds_cards.builder.build_card`` (JSON-ready, no nulls);
+- raising is allowed but wasteful: the pipeline logs the exception type (no patient data) and
+  answers ``{"cards": []}``. Cards are validated against the response schema before they are
+  sent; an invalid card is dropped and logged, never sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fhir_mappings.index import ResourceIndex
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """Everything a clinical handler may use for one hook call."""
+
+    service_id: str  # e.g. "rrmm-order-sign"
+    hook: str  # "patient-view" | "order-select" | "order-sign"
+    patient_id: str
+    evaluation_date: date  # the wall-clock date read once per request by the pipeline
+    index: ResourceIndex
+    context: dict[str, Any] = field(default_factory=dict)  # the request's hook context, as sent
+    kb: Any = None  # the loaded knowledge base (clinical_rules); None until it is wired in
+
+
+def patient_view_cards(ctx: HookContext) -> list[dict[str, Any]]:
+    """Cards for patient-view (relapse guidance). Engineer C implements; silent until then."""
+    return []
+
+
+def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
+    """Cards for order-select / order-sign (order checks). Engineer D implements; silent until then."""
+    return []
