@@ -1,0 +1,1 @@
+"""Security: client JWT verification, the fhirServer allow-list, request limits."""
