@@ -1,0 +1,239 @@
+"""The feedback + audit store (SQLAlchemy Core; SQLite in development, PostgreSQL in production).
+
+Every write is a single INSERT ... ON CONFLICT DO NOTHING against a unique key, so concurrent
+writers (threads, gunicorn workers, replicas) never race a check-then-insert and nothing is
+stored twice or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.store.engine import create_store_engine
+from cds_service.store.records import AuditCard, AuditEntry
+from cds_service.store.schema import audit_card, audit_response, feedback, jwt_jti
+
+log = logging.getLogger(__name__)
+
+# Expired jti rows are swept at most this often per process (a sweep is one indexed DELETE).
+_JTI_PURGE_INTERVAL_S = 60.0
+
+
+class FeedbackError(ValueError):
+    """A feedback item lacks what the store needs (the HTTP layer validates first)."""
+
+
+class Store:
+    """Durable feedback, audit trail and JWT replay cache behind one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._last_jti_purge = 0.0
+        self._purge_lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, database_url: str, *, migrate: bool | None = None) -> Store:
+        """Open the store at ``database_url``.
+
+        ``migrate=None`` applies pending migrations for SQLite (the zero-configuration
+        development store under ./data/) and leaves other databases to ``rrmm-cds db upgrade``
+        (run once per release, e.g. by the Kubernetes migration Job).
+        """
+        store = cls(create_store_engine(database_url))
+        if migrate or (migrate is None and store.engine.dialect.name == "sqlite"):
+            store.upgrade()
+        return store
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to ``revision`` (safe to run from several processes at once)."""
+        with self.engine.begin() as connection:
+            config = _alembic_config(connection)
+            command.upgrade(config, revision)
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- health -------------------------------------------------------------------------------
+
+    def ping(self) -> bool:
+        """True when the database answers and the schema is in place (for /readyz)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(select(feedback.c.id).limit(1))
+            return True
+        except SQLAlchemyError:
+            log.warning("store ping failed", exc_info=True)
+            return False
+
+    # -- feedback -----------------------------------------------------------------------------
+
+    def record_feedback(self, service_id: str, items: Sequence[Mapping[str, Any]]) -> int:
+        """Store CDS Hooks feedback items; returns how many were new (duplicates are skipped).
+
+        A duplicate is the same service, card, outcome, outcomeTimestamp, override reason and
+        accepted suggestions. All items of one call commit together.
+        """
+        rows = [_feedback_row(service_id, item) for item in items]
+        if not rows:
+            return 0
+        received_at = datetime.now(UTC)
+        stored = 0
+        with self.engine.begin() as connection:
+            for row in rows:
+                statement = _insert_ignoring_duplicates(connection, feedback, ["dedup_key"])
+                # RETURNING yields a row only when the insert happened (rowcount is not
+                # reliable across drivers for ON CONFLICT DO NOTHING).
+                inserted = connection.execute(
+                    statement.values(**row, received_at=received_at).returning(feedback.c.id)
+                ).first()
+                stored += inserted is not None
+        return stored
+
+    # -- audit --------------------------------------------------------------------------------
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """Append one response to the audit trail (the caller decides how to handle failures)."""
+        cards = [AuditCard(*card) for card in entry.cards]
+        with self.engine.begin() as connection:
+            response_id = connection.execute(
+                insert(audit_response)
+                .values(
+                    service_id=entry.service_id,
+                    hook_instance=entry.hook_instance,
+                    patient_hash=entry.patient_hash,
+                    kb_version=entry.kb_version,
+                    card_count=len(cards),
+                    duration_ms=float(entry.duration_ms),
+                    created_at=entry.created_at or datetime.now(UTC),
+                )
+                .returning(audit_response.c.id)
+            ).scalar_one()
+            if cards:
+                connection.execute(
+                    insert(audit_card),
+                    [
+                        {
+                            "response_id": response_id,
+                            "card_uuid": card.uuid,
+                            "topic": card.topic,
+                            "rule_ids": orjson.dumps(list(card.rule_ids)).decode(),
+                            "indicator": card.indicator,
+                        }
+                        for card in cards
+                    ],
+                )
+
+    # -- JWT replay cache ---------------------------------------------------------------------
+
+    def claim_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
+        """Remember a token id until it expires; False means it was already used (a replay)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            # A row left over from an earlier, already expired token does not block this one.
+            connection.execute(
+                delete(jwt_jti).where(
+                    jwt_jti.c.issuer == issuer, jwt_jti.c.jti == jti, jwt_jti.c.expires_at < now
+                )
+            )
+            statement = _insert_ignoring_duplicates(connection, jwt_jti, ["issuer", "jti"])
+            claimed = (
+                connection.execute(
+                    statement.values(issuer=issuer, jti=jti, expires_at=expires_at).returning(jwt_jti.c.jti)
+                ).first()
+                is not None
+            )
+        self._purge_expired_jtis(now)
+        return claimed
+
+    def _purge_expired_jtis(self, now: datetime) -> None:
+        with self._purge_lock:
+            if time.monotonic() - self._last_jti_purge < _JTI_PURGE_INTERVAL_S:
+                return
+            self._last_jti_purge = time.monotonic()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(jwt_jti).where(jwt_jti.c.expires_at < now))
+        except SQLAlchemyError:
+            # Purging is housekeeping: a failure here must not turn a valid call into an error.
+            log.warning("purging expired jti rows failed", exc_info=True)
+
+
+def _alembic_config(connection: Connection | None) -> Config:
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("cds_service.store").joinpath("migrations"))
+    )
+    config.attributes["connection"] = connection
+    return config
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Any, key: list[str]) -> Any:
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=key)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=key)
+    raise NotImplementedError(f"unsupported database dialect {dialect!r} (use SQLite or PostgreSQL)")
+
+
+def _feedback_row(service_id: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    card_uuid = item.get("card")
+    outcome = item.get("outcome")
+    if not isinstance(card_uuid, str) or not card_uuid:
+        raise FeedbackError("feedback item needs a 'card' uuid")
+    if not isinstance(outcome, str) or not outcome:
+        raise FeedbackError("feedback item needs an 'outcome'")
+    outcome_timestamp = item.get("outcomeTimestamp")
+    override = item.get("overrideReason")
+    override = override if isinstance(override, Mapping) else {}
+    reason = override.get("reason")
+    reason = reason if isinstance(reason, Mapping) else {}
+    comment = override.get("userComment")
+    accepted = sorted(
+        str(suggestion.get("id"))
+        for suggestion in item.get("acceptedSuggestions") or []
+        if isinstance(suggestion, Mapping) and suggestion.get("id") is not None
+    )
+    row = {
+        "service_id": service_id,
+        "card_uuid": card_uuid,
+        "outcome": outcome,
+        "outcome_timestamp": str(outcome_timestamp) if outcome_timestamp is not None else None,
+        "override_reason_system": _optional_text(reason.get("system")),
+        "override_reason_code": _optional_text(reason.get("code")),
+        "override_reason_display": _optional_text(reason.get("display")),
+        "override_comment": _optional_text(comment),
+        "accepted_suggestions": orjson.dumps(accepted).decode() if accepted else None,
+    }
+    row["dedup_key"] = hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return row
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None else str(value)
