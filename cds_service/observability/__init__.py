@@ -1,0 +1,18 @@
+"""Health, readiness and Prometheus metrics (spec 01 §4)."""
+
+from cds_service.observability.http import add_readiness_check, init_observability
+from cds_service.observability.metrics import (
+    record_auth_failure,
+    record_cards,
+    record_feedback,
+    record_fetch_error,
+)
+
+__all__ = [
+    "add_readiness_check",
+    "init_observability",
+    "record_auth_failure",
+    "record_cards",
+    "record_feedback",
+    "record_fetch_error",
+]
