@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.store.engine import create_store_engine
 from cds_service.store.records import AuditCard, AuditEntry
+from cds_service.store.report import FeedbackReport, build_feedback_report
 from cds_service.store.schema import audit_card, audit_response, feedback, jwt_jti
 
 log = logging.getLogger(__name__)
@@ -148,6 +149,13 @@ class Store:
                         for card in cards
                     ],
                 )
+
+    # -- analytics ----------------------------------------------------------------------------
+
+    def feedback_report(self, since: datetime | None = None) -> FeedbackReport:
+        """Cards shown / accepted / overridden per topic and rule (see ``store.report``)."""
+        with self.engine.connect() as connection:
+            return build_feedback_report(connection, since)
 
     # -- JWT replay cache ---------------------------------------------------------------------
 
