@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["development", "production"]
+AuthMode = Literal["required", "disabled"]
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024
 DEFAULT_FETCH_TIMEOUT = 5.0
 DEFAULT_FETCH_BUDGET = 15.0
 DEFAULT_FETCH_RETRIES = 2
+DEFAULT_JWT_ALGORITHMS = ("ES384", "RS384")
+_JWT_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384"})  # never none or HMAC
+DEFAULT_JWT_LEEWAY_S = 60
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -42,6 +46,11 @@ class Settings:
     fetch_retries: int = DEFAULT_FETCH_RETRIES  # extra attempts after a failed/5xx fetch
     fhir_allowlist: str | None = None  # raw value, parsed by cds_service.security.allowlist
     log_level: str = "INFO"
+    # Client JWT verification (cds_service.security.client_auth); README "Security configuration".
+    auth: AuthMode = "disabled"
+    trusted_issuers: str | None = None  # path of the trusted-issuer JSON file
+    jwt_algorithms: tuple[str, ...] = DEFAULT_JWT_ALGORITHMS
+    jwt_leeway_s: int = DEFAULT_JWT_LEEWAY_S
 
     @property
     def production(self) -> bool:
@@ -63,6 +72,7 @@ class Settings:
         if log_level not in _LOG_LEVELS:
             raise ConfigError(f"RRMM_CDS_LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
         public_base_url = text("RRMM_CDS_PUBLIC_BASE_URL")
+        auth, jwt_algorithms = _auth_settings(text("RRMM_CDS_AUTH"), text("RRMM_CDS_JWT_ALGORITHMS"), env)
         return cls(
             env=env,  # type: ignore[arg-type]  # checked above
             public_base_url=public_base_url.rstrip("/") if public_base_url else None,
@@ -81,7 +91,30 @@ class Settings:
             ),
             fhir_allowlist=text("RRMM_CDS_FHIR_ALLOWLIST"),
             log_level=log_level,
+            auth=auth,
+            trusted_issuers=text("RRMM_CDS_TRUSTED_ISSUERS"),
+            jwt_algorithms=jwt_algorithms,
+            jwt_leeway_s=_non_negative_int(
+                text("RRMM_CDS_JWT_LEEWAY_S"), "RRMM_CDS_JWT_LEEWAY_S", DEFAULT_JWT_LEEWAY_S
+            ),
         )
+
+
+def _auth_settings(
+    auth_raw: str | None, algorithms_raw: str | None, env: str
+) -> tuple[AuthMode, tuple[str, ...]]:
+    """RRMM_CDS_AUTH (default: required in production, disabled in development) and algorithms."""
+    auth = (auth_raw or ("required" if env == "production" else "disabled")).lower()
+    if auth not in ("required", "disabled"):
+        raise ConfigError("RRMM_CDS_AUTH must be 'required' or 'disabled'")
+    if auth == "disabled" and env == "production":
+        raise ConfigError("RRMM_CDS_AUTH=disabled is not allowed when RRMM_CDS_ENV=production")
+    if algorithms_raw is None:
+        return auth, DEFAULT_JWT_ALGORITHMS  # type: ignore[return-value]  # checked above
+    algorithms = tuple(dict.fromkeys(a.strip().upper() for a in algorithms_raw.split(",") if a.strip()))
+    if not algorithms or not set(algorithms) <= _JWT_ALGORITHMS:
+        raise ConfigError(f"RRMM_CDS_JWT_ALGORITHMS must be a comma list from {sorted(_JWT_ALGORITHMS)}")
+    return auth, algorithms  # type: ignore[return-value]  # checked above
 
 
 def _positive_int(raw: str | None, name: str, default: int) -> int:

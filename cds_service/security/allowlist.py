@@ -30,7 +30,9 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # Characters that different URL parsers handle differently; any of them makes a URL unusable.
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 # A host as it may appear in an allow-list entry or URL authority: DNS name, IPv4, or IPv6 literal.
-_HOST_RE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|[0-9a-f:.]+)$")
+_HOST_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|[0-9a-f:.]+)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +52,13 @@ class AllowedOrigin:
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
+class HttpTarget:
     scheme: str
     host: str
     port: int
 
 
-def _parse_target(url: str) -> _Target | None:
+def parse_http_url(url: str) -> HttpTarget | None:
     """Parse an absolute http(s) URL into scheme/host/port, or None if it is unsafe or ambiguous."""
     if not isinstance(url, str) or not url or len(url) > 8192 or _UNSAFE_CHARS.search(url):
         return None
@@ -81,9 +83,14 @@ def _parse_target(url: str) -> _Target | None:
         return None
     other_host = (other.host or "").lower().strip("[]")
     other_port = other.port if other.port is not None else _DEFAULT_PORTS.get((other.scheme or "").lower())
-    if other.auth or other_host != host or other_port != effective_port or (other.scheme or "").lower() != scheme:
+    if (
+        other.auth
+        or other_host != host
+        or other_port != effective_port
+        or (other.scheme or "").lower() != scheme
+    ):
         return None
-    return _Target(scheme, host, effective_port)
+    return HttpTarget(scheme, host, effective_port)
 
 
 def _parse_entry(entry: str) -> AllowedOrigin:
@@ -126,8 +133,10 @@ class FhirAllowlist:
         entries = [item.strip() for item in (value or "").split(",") if item.strip()]
         if not entries:
             if production:
-                logger.warning("no FHIR server allow-list configured: the service will not fetch any data",
-                               extra={"event": "config"})
+                logger.warning(
+                    "no FHIR server allow-list configured: the service will not fetch any data",
+                    extra={"event": "config"},
+                )
                 return cls((), production=True)
             return cls.loopback(production=False)
         origins = tuple(_parse_entry(entry) for entry in entries)
@@ -140,12 +149,13 @@ class FhirAllowlist:
     @classmethod
     def loopback(cls, *, production: bool = False) -> FhirAllowlist:
         schemes = ("https",) if production else _SCHEMES
-        return cls(tuple(AllowedOrigin(s, h, None) for h in _LOOPBACK_HOSTS for s in schemes),
-                   production=production)
+        return cls(
+            tuple(AllowedOrigin(s, h, None) for h in _LOOPBACK_HOSTS for s in schemes), production=production
+        )
 
     def permits(self, url: str) -> bool:
         """True only if ``url`` is an unambiguous http(s) URL on an allowed origin."""
-        target = _parse_target(url)
+        target = parse_http_url(url)
         if target is None:
             return False
         if self.production and target.scheme != "https":

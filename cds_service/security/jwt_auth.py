@@ -1,0 +1,210 @@
+"""Client JWT verification (CDS Hooks 2.0 "Trusting CDS Clients", spec 01 §3).
+
+Every check that fails raises :class:`AuthenticationFailed`; the HTTP layer turns any of them into
+the same bare 401, so a caller learns nothing about which check failed.  The reason is kept on the
+exception for a debug-level log line (it never contains the token or its claims).
+
+Checks, in order (cheap and local first; the replay claim, which writes to the database, last so
+that invalid tokens never occupy the replay table):
+
+1. ``Authorization: Bearer <compact JWS>`` with three non-empty base64url segments;
+2. header ``alg`` in the configured set (ES384, RS384 by default; never ``none`` or HMAC), ``kid``
+   present, no ``crit`` extensions;
+3. ``iss`` is a trusted issuer; ``jku``, if present, is on that issuer's allow-list;
+4. the key for ``kid`` exists, is of the type and curve the algorithm needs;
+5. signature, ``aud`` (one of the expected URLs), ``exp``/``iat``/``nbf`` with a small clock skew,
+   required claims ``iss aud exp iat jti``, a bounded lifetime;
+6. ``jti`` never seen before for this issuer (:class:`ReplayGuard`, backed by the database so
+   the check holds across workers and replicas).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jwt
+from jwt import PyJWK
+
+from cds_service.security.issuers import TrustedIssuer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ALGORITHMS: frozenset[str] = frozenset({"ES384", "RS384"})
+SUPPORTED_ALGORITHMS: frozenset[str] = frozenset({"ES256", "ES384", "RS256", "RS384"})
+DEFAULT_LEEWAY_S = 60
+# CDS Hooks asks clients for short-lived tokens (5 minutes); an hour is generous and bounds how
+# long a jti has to be remembered.
+MAX_LIFETIME_S = 3600
+MAX_TOKEN_CHARS = 16 * 1024
+MAX_JTI_CHARS = 255
+MAX_ISSUER_CHARS = 500
+_COMPACT_JWS_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+_EC_CURVES = {"ES256": "P-256", "ES384": "P-384"}
+
+
+class AuthenticationFailed(Exception):
+    """The request is not from a trusted client; ``reason`` is for debug logs only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ReplayGuard(Protocol):
+    """What the verifier needs from the store: remember a jti, False if it was already seen."""
+
+    def claim_jti(self, issuer: str, jti: str, expires_at: dt.datetime) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedClient:
+    issuer: str
+    subject: str | None
+    claims: Mapping[str, Any]
+
+
+def _bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationFailed("no Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationFailed("not a Bearer credential")
+    if len(token) > MAX_TOKEN_CHARS or not _COMPACT_JWS_RE.match(token):
+        raise AuthenticationFailed("not a compact JWS")
+    return token
+
+
+def _key_fits_algorithm(key: PyJWK, alg: str) -> bool:
+    jwk = key._jwk_data  # the JWK members as published; PyJWK keeps them here
+    declared = jwk.get("alg")
+    if declared is not None and declared != alg:
+        return False
+    if alg.startswith("ES"):
+        return jwk.get("kty") == "EC" and jwk.get("crv") == _EC_CURVES[alg]
+    return jwk.get("kty") == "RSA"
+
+
+class ClientJwtVerifier:
+    """Verifies client JWTs against the trusted issuers and a replay guard."""
+
+    def __init__(
+        self,
+        issuers: Mapping[str, TrustedIssuer],
+        replay_guard: ReplayGuard,
+        *,
+        algorithms: frozenset[str] = DEFAULT_ALGORITHMS,
+        leeway_s: int = DEFAULT_LEEWAY_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        unsupported = set(algorithms) - SUPPORTED_ALGORITHMS
+        if unsupported or not algorithms:
+            raise ValueError(f"unsupported JWT algorithms: {sorted(unsupported) or 'none given'}")
+        self.issuers = dict(issuers)
+        self.replay_guard = replay_guard
+        self.algorithms = frozenset(algorithms)
+        self.leeway_s = leeway_s
+        self._clock = clock
+
+    def verify(self, authorization: str | None, audiences: Sequence[str]) -> VerifiedClient:
+        """Return the verified client or raise AuthenticationFailed."""
+        try:
+            return self._verify(authorization, audiences)
+        except AuthenticationFailed:
+            raise
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"token rejected ({type(exc).__name__})") from None
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
+            # Defensive: odd header/claim shapes reaching the crypto or date code.
+            raise AuthenticationFailed(f"token unreadable ({type(exc).__name__})") from None
+
+    def _verify(self, authorization: str | None, audiences: Sequence[str]) -> VerifiedClient:
+        token = _bearer_token(authorization)
+        header = jwt.get_unverified_header(token)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self.algorithms:
+            raise AuthenticationFailed("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthenticationFailed("no kid")
+        if "crit" in header:
+            raise AuthenticationFailed("critical header extensions are not supported")
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        issuer_name = unverified.get("iss")
+        if not isinstance(issuer_name, str) or len(issuer_name) > MAX_ISSUER_CHARS:
+            raise AuthenticationFailed("no usable iss")
+        issuer = self.issuers.get(issuer_name)
+        if issuer is None:
+            raise AuthenticationFailed("untrusted issuer")
+        jku = header.get("jku")
+        if jku is not None and not isinstance(jku, str):
+            raise AuthenticationFailed("malformed jku")
+        source = issuer.key_source(jku)
+        if source is None:
+            raise AuthenticationFailed("jku not allow-listed")  # and never fetched
+        key = source.get_key(kid)
+        if key is None:
+            raise AuthenticationFailed("unknown kid")
+        if not _key_fits_algorithm(key, alg):
+            raise AuthenticationFailed("key does not fit the algorithm")
+        now = self._clock()
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=[alg],
+            audience=list(audiences),
+            issuer=issuer_name,
+            leeway=self.leeway_s,
+            options={
+                "require": ["iss", "aud", "exp", "iat", "jti"],
+                "verify_signature": True,
+                "verify_exp": True,
+                "verify_iat": True,
+                "verify_nbf": True,
+                "verify_aud": True,
+                "verify_iss": True,
+            },
+        )
+        exp, iat = claims["exp"], claims["iat"]
+        if isinstance(iat, bool) or not isinstance(iat, int | float) or iat > now + self.leeway_s:
+            raise AuthenticationFailed("iat in the future")
+        if isinstance(exp, bool) or not isinstance(exp, int | float) or exp - now > MAX_LIFETIME_S:
+            raise AuthenticationFailed("lifetime too long")
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
+            raise AuthenticationFailed("malformed jti")
+        # Remember the jti until the token could no longer be accepted anyway.
+        expires_at = dt.datetime.fromtimestamp(exp + self.leeway_s, dt.UTC)
+        try:
+            fresh = self.replay_guard.claim_jti(issuer_name, jti, expires_at)
+        except Exception as exc:
+            # Fail closed: without the replay check a captured token could be reused.
+            logger.error(
+                "replay check unavailable", extra={"event": "auth", "error_type": type(exc).__name__}
+            )
+            raise AuthenticationFailed("replay check unavailable") from None
+        if not fresh:
+            raise AuthenticationFailed("jti replayed")
+        subject = claims.get("sub")
+        return VerifiedClient(issuer_name, subject if isinstance(subject, str) else None, claims)
+
+
+def expected_audiences(public_base_url: str, path: str) -> list[str]:
+    """The ``aud`` values acceptable for a request to ``path`` (computed, never from headers).
+
+    Discovery and service calls: exactly the called URL.  Feedback: the feedback URL or the
+    service URL (clients differ in which one they put in ``aud``).
+    """
+    base = public_base_url.rstrip("/")
+    clean = "/" + path.strip("/")
+    audiences = [base + clean]
+    segments = clean.strip("/").split("/")
+    if len(segments) == 3 and segments[0] == "cds-services" and segments[2] == "feedback":
+        audiences.append(f"{base}/cds-services/{segments[1]}")
+    return audiences
