@@ -1,0 +1,150 @@
+"""``build_facts``: one ResourceIndex + patient id + evaluation date -> ``PatientFacts``.
+
+Every derivation reads from the index (built once) and from one ``ObservationReader`` that
+reads each Observation kind once, so the whole mapping is linear in the number of resources.
+Nothing here reads the wall clock: the evaluation date is injected.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fhir_mappings import conditions
+from fhir_mappings.cytogenetics import derive_cytogenetics
+from fhir_mappings.exposures import merge_exposures, read_records
+from fhir_mappings.facts import DataNote, Finding, PatientFacts
+from fhir_mappings.index import ResourceIndex
+from fhir_mappings.lines import build_lines
+from fhir_mappings.observations import ECOG, IGG, PLASMA_CELLS, ObservationReader, latest
+from fhir_mappings.patient_state import (
+    body_size,
+    demographics,
+    heart_failure,
+    is_frail,
+    is_transplant_eligible,
+    latest_lvef,
+    recent,
+    renal_function,
+    renal_notes,
+)
+from fhir_mappings.progression import derive_progression
+from fhir_mappings.refractoriness import drug_histories, summarise
+from fhir_mappings.terminology import Codes, DrugCatalog
+from fhir_mappings.transplant import months_to_progression, transplants
+
+PCL_PLASMA_CELL_PERCENT = 5.0
+
+
+def _patient(index: ResourceIndex, patient_id: str) -> dict[str, Any] | None:
+    found = index.get("Patient", patient_id)
+    if found is not None:
+        return found
+    patients = index.of_type("Patient")
+    return patients[0] if len(patients) == 1 else None
+
+
+def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
+                catalog: DrugCatalog | None = None, codes: Codes | None = None) -> PatientFacts:
+    """Derive every fact of spec 02 for one patient at ``evaluation_date``. Never raises on input
+    content: malformed or unknown parts of resources are skipped."""
+    catalog = catalog or DrugCatalog.default()
+    codes = codes or Codes.default()
+    reader = ObservationReader(index, evaluation_date, codes)
+    demo = demographics(_patient(index, patient_id), evaluation_date)
+
+    myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
+    plasma_cells = recent(reader.measurements(PLASMA_CELLS), evaluation_date)
+    pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
+    if plasma_cells is not None and plasma_cells.value >= PCL_PLASMA_CELL_PERCENT:
+        pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
+    extramedullary = conditions.find(index, codes.condition("extramedullary"))
+
+    records = read_records(index, evaluation_date, catalog)
+    exposures = merge_exposures(records, evaluation_date)
+    asct = transplants(index, codes, evaluation_date)
+    events, possible = derive_progression(index, reader, records, codes, evaluation_date)
+    lines = build_lines(exposures, asct, events)
+    histories = drug_histories(exposures, events)
+    refractory = summarise(histories)
+
+    latest_event = events[-1] if events else None
+    if latest_event is not None:
+        prior_lines = sum(1 for line in lines if line.start < latest_event.date)
+        new_line = any(line.start > latest_event.date for line in lines)
+    else:
+        prior_lines, new_line = len(lines), False
+
+    cytogenetics = derive_cytogenetics(index, codes, evaluation_date)
+    dialysis = conditions.dialysis(index, codes)
+    renal = renal_function(reader, demo, dialysis, evaluation_date)
+    lvef = latest_lvef(reader)
+    ecog = latest(reader.measurements(ECOG))
+    height, weight, bsa = body_size(reader, evaluation_date)
+
+    notes: list[DataNote] = [*reader.notes, *renal_notes(renal)]
+    for reason, count in sorted(index.dropped.items()):
+        notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
+    if possible is not None:
+        notes.append(DataNote("possible-progression", possible.description))
+    if cytogenetics.missing:
+        notes.append(DataNote("missing-cytogenetics",
+                              "no result for " + ", ".join(cytogenetics.missing)))
+    if demo.birth_date is None:
+        notes.append(DataNote("no-birth-date", "birth date unknown: age-based rules cannot apply"))
+
+    return PatientFacts(
+        evaluation_date=evaluation_date,
+        patient_id=patient_id,
+        age=demo.age,
+        sex=demo.sex,
+        birth_date=demo.birth_date,
+        myeloma=myeloma,
+        plasma_cell_leukaemia=pcl,
+        extramedullary=extramedullary,
+        exposures=exposures,
+        drug_histories=histories,
+        transplants=asct,
+        months_asct_to_progression=months_to_progression(asct, events),
+        progression_events=events,
+        possible_progression=possible,
+        lines=lines,
+        prior_lines=prior_lines,
+        at_relapse=myeloma.present and latest_event is not None and not new_line,
+        new_line_after_progression=new_line,
+        lenalidomide_refractory=refractory.lenalidomide,
+        imid_refractory=refractory.imid,
+        pi_refractory=refractory.pi,
+        anti_cd38_exposed=refractory.anti_cd38_exposed,
+        anti_cd38_refractory=refractory.anti_cd38,
+        triple_class_refractory=refractory.triple_class,
+        penta_refractory=refractory.penta,
+        cytogenetics=cytogenetics.results,
+        high_risk=cytogenetics.high_risk,
+        t11_14_positive=cytogenetics.t11_14_positive,
+        cytogenetics_on_file=cytogenetics.on_file,
+        missing_cytogenetics=cytogenetics.missing,
+        renal=renal,
+        heart_failure=heart_failure(conditions.find(index, codes.condition("heart_failure"), active_only=True), lvef),
+        lvef_percent=lvef,
+        neuropathy=conditions.find(index, codes.condition("peripheral_neuropathy"), active_only=True),
+        vte_history=conditions.find(index, codes.condition("vte_history")),
+        ecog=ecog,
+        frail=is_frail(ecog, demo.age),
+        transplant_eligible=is_transplant_eligible(ecog, demo.age),
+        height_cm=height,
+        weight_kg=weight,
+        bsa_m2=bsa,
+        igg_mg_dl=latest(reader.measurements(IGG)),
+        circulating_plasma_cells_percent=plasma_cells,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _note_code(reason: str) -> str:
+    if reason == "other-patient":
+        return "other-patient"
+    if reason == "entered-in-error":
+        return "entered-in-error"
+    return "dropped-" + reason.split("=")[-1].lower()
+

@@ -1,0 +1,189 @@
+"""FISH cytogenetics (02 §2.7): structured results and narrative reports, respecting negation.
+
+Structured: Observations coded with the FISH LOINC codes (or whose code text names one
+abnormality) with a positive/negative answer. Narrative: any Observation text value or
+DiagnosticReport conclusion mentioning an abnormality; within a sentence each mention is
+positive unless a negation cue precedes it ("no", "negative for", "without") or follows it
+("not detected", "negative", "absent"); a mention without its own cue inherits the polarity of
+the previous mention in the sentence ("negative for del(17p) and t(4;14)").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fhir_mappings.dates import effective_date
+from fhir_mappings.facts import (
+    HIGH_RISK_ABNORMALITIES,
+    CytogeneticAbnormality,
+    CytogeneticResult,
+    Evidence,
+)
+from fhir_mappings.index import ResourceIndex
+from fhir_mappings.terminology import Codes, concept_codings, concept_texts
+
+_PATTERNS: dict[CytogeneticAbnormality, str] = {
+    "del17p": r"del\s*\(\s*17\s*p[\d.]*\s*\)|del\s*17p|17p\s*(?:deletion|del\b|loss|-)|(?:deletion|loss)\s+(?:of\s+)?"
+              r"(?:chromosome\s+)?17p|tp53\s+(?:deletion|loss)|monosomy\s*17\b|-17p",
+    "t4_14": r"t\s*\(\s*4\s*;\s*14\s*\)|fgfr3\s*/\s*igh|igh\s*/\s*fgfr3",
+    "t14_16": r"t\s*\(\s*14\s*;\s*16\s*\)|igh\s*/\s*maf\b|maf\s*/\s*igh",
+    "t11_14": r"t\s*\(\s*11\s*;\s*14\s*\)|ccnd1\s*/\s*igh|igh\s*/\s*ccnd1",
+    "gain1q": r"gain\s*(?:of\s*)?\(?\s*(?:chromosome\s+)?1q[\d.]*\s*\)?|1q[\d.]*\s*(?:gain|amplification|amp\b)|"
+              r"amp\s*\(\s*1q[\d.]*\s*\)|amplification\s+(?:of\s+)?1q|\+\s*1q|\+1q",
+}
+_MENTION = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS.items()), re.IGNORECASE)
+_SENTENCE = re.compile(r"[.;\n]+(?!\d)")
+_NEGATIVE_AFTER = re.compile(r"^\W*(?:was\s+|were\s+|is\s+|are\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
+                             r"|negative|absent|neg\b)", re.IGNORECASE)
+_POSITIVE_AFTER = re.compile(r"^\W*(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
+                             re.IGNORECASE)
+_NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s+for\b|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"
+                              r"\bnone\s+of\b|\bruled\s+out\b)[^;]*$", re.IGNORECASE)
+_POSITIVE_BEFORE = re.compile(r"(?:\bpositive\s+for\b|\bdetected\b|\bshows?\b|\bwith\b|\bidentified\b|\bpresence\s+of\b)"
+                              r"[^;]*$", re.IGNORECASE)
+_POSITIVE_TEXT = re.compile(r"\b(?:positive|detected|present|abnormal)\b", re.IGNORECASE)
+_NEGATIVE_TEXT = re.compile(r"\b(?:negative|not\s+detected|absent|normal|no)\b", re.IGNORECASE)
+_LABELS: dict[CytogeneticAbnormality, str] = {
+    "del17p": "del(17p)", "t4_14": "t(4;14)", "t14_16": "t(14;16)", "t11_14": "t(11;14)", "gain1q": "1q gain",
+}
+
+
+def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
+    """(abnormality, positive) for every mention in a narrative report."""
+    findings: list[tuple[CytogeneticAbnormality, bool]] = []
+    for sentence in _SENTENCE.split(text):
+        mentions = list(_MENTION.finditer(sentence))
+        previous: bool | None = None
+        for i, match in enumerate(mentions):
+            abnormality = match.lastgroup
+            if abnormality is None:
+                continue
+            after = sentence[match.end(): mentions[i + 1].start() if i + 1 < len(mentions) else len(sentence)]
+            before = sentence[mentions[i - 1].end() if i else 0: match.start()]
+            if _NEGATIVE_AFTER.search(after):
+                positive = False
+            elif _POSITIVE_AFTER.search(after):
+                positive = True
+            elif _NEGATIVE_BEFORE.search(before):
+                positive = False
+            elif _POSITIVE_BEFORE.search(before):
+                positive = True
+            else:
+                positive = previous if previous is not None else True
+            previous = positive
+            findings.append((abnormality, positive))  # type: ignore[arg-type]
+    return findings
+
+
+def _answer(obs: dict[str, Any], codes: Codes) -> bool | None:
+    """Positive / negative from a coded, string or boolean value; None when unreadable."""
+    concept = obs.get("valueCodeableConcept")
+    for _system, code in concept_codings(concept):
+        if code in codes.positive_answers:
+            return True
+        if code in codes.negative_answers:
+            return False
+    value = obs.get("valueBoolean")
+    if isinstance(value, bool):
+        return value
+    texts = [*concept_texts(concept)]
+    if isinstance(obs.get("valueString"), str):
+        texts.append(obs["valueString"])
+    for text in texts:
+        if _NEGATIVE_TEXT.search(text):
+            return False
+        if _POSITIVE_TEXT.search(text):
+            return True
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CytogeneticsSummary:
+    results: tuple[CytogeneticResult, ...]
+    high_risk: bool | None
+    t11_14_positive: bool
+    on_file: bool
+    missing: tuple[CytogeneticAbnormality, ...]
+
+
+def _structured_abnormality(obs: dict[str, Any], loinc: dict[str, CytogeneticAbnormality]) -> CytogeneticAbnormality | None:
+    for _system, code in concept_codings(obs.get("code")):
+        if code in loinc:
+            return loinc[code]
+    names = {m.lastgroup for text in concept_texts(obs.get("code")) for m in _MENTION.finditer(text)}
+    names.discard(None)
+    return names.pop() if len(names) == 1 else None  # type: ignore[return-value]
+
+
+def _rid(resource: dict[str, Any]) -> str:
+    rid = resource.get("id")
+    return rid if isinstance(rid, str) else ""
+
+
+def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: date) -> CytogeneticsSummary:
+    loinc: dict[str, CytogeneticAbnormality] = {}
+    for name, abnormality in (("fish_del17p", "del17p"), ("fish_t4_14", "t4_14"), ("fish_t11_14", "t11_14")):
+        for code in codes.loinc(name):
+            loinc[code] = abnormality  # type: ignore[assignment]
+    narrative_codes = codes.loinc("fish_narrative")
+    results: list[CytogeneticResult] = []
+    on_file = False
+    for obs in index.of_type("Observation"):
+        when = effective_date(obs)
+        if when is not None and when > evaluation_date:
+            continue
+        abnormality = _structured_abnormality(obs, loinc)
+        if abnormality is not None:
+            answer = _answer(obs, codes)
+            on_file = True
+            if answer is not None:
+                text = f"{_LABELS[abnormality]} FISH {'positive' if answer else 'negative'}"
+                results.append(CytogeneticResult(abnormality, answer, when,
+                                                 Evidence("Observation", _rid(obs), when, text, "positive" if answer else "negative")))
+            continue
+        narrative = obs.get("valueString")
+        is_fish_report = any(code in narrative_codes for _s, code in concept_codings(obs.get("code")))
+        if is_fish_report:
+            on_file = True
+        if isinstance(narrative, str):
+            results.extend(_from_narrative("Observation", obs, when, narrative))
+    for report in index.of_type("DiagnosticReport"):
+        when = effective_date(report)
+        if when is not None and when > evaluation_date:
+            continue
+        conclusion = report.get("conclusion")
+        if isinstance(conclusion, str):
+            found = _from_narrative("DiagnosticReport", report, when, conclusion)
+            results.extend(found)
+            if found:
+                on_file = True
+    return _summarise(results, on_file)
+
+
+def _from_narrative(rtype: str, resource: dict[str, Any], when: date | None, text: str) -> list[CytogeneticResult]:
+    results = []
+    for abnormality, positive in narrative_findings(text):
+        label = f"{_LABELS[abnormality]} {'detected' if positive else 'not detected'} (report)"
+        results.append(CytogeneticResult(abnormality, positive, when,
+                                         Evidence(rtype, _rid(resource), when, label, text[:200])))
+    return results
+
+
+def _summarise(results: list[CytogeneticResult], on_file: bool) -> CytogeneticsSummary:
+    results.sort(key=lambda r: (r.date or date.min, r.abnormality))
+    positives = {r.abnormality for r in results if r.positive}
+    tested = {r.abnormality for r in results}
+    high_risk_positive = any(a in positives for a in HIGH_RISK_ABNORMALITIES)
+    high_risk_tested = any(a in tested for a in HIGH_RISK_ABNORMALITIES)
+    high_risk = True if high_risk_positive else (False if high_risk_tested else None)
+    return CytogeneticsSummary(
+        results=tuple(results),
+        high_risk=high_risk,
+        t11_14_positive="t11_14" in positives,
+        on_file=on_file or bool(results),
+        missing=tuple(a for a in HIGH_RISK_ABNORMALITIES if a not in tested),
+    )
+

@@ -1,0 +1,130 @@
+"""Lines of therapy (02 §2.5): anti-myeloma exposures grouped into lines, ASCT included.
+
+Walk the exposures by start date. An exposure joins the current line when it starts within 60
+days of the line's start with no progression in between; when it is conditioning (melphalan
+<= 14 days before) or mobilisation (cyclophosphamide <= 60 days before) of the line's ASCT; or
+when it is maintenance: a drug already in the line, restarted within 180 days after the line's
+ASCT or after the line's other drugs end, with no progression in between. Anything else opens a
+new line. Steroids and supportive drugs never open or define a line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from fhir_mappings.facts import DrugExposure, Evidence, ProgressionEvent, TherapyLine, Transplant
+
+JOIN_WINDOW = timedelta(days=60)
+ASCT_WINDOW = timedelta(days=365)
+CONDITIONING_WINDOW = timedelta(days=14)
+MOBILISATION_WINDOW = timedelta(days=60)
+MAINTENANCE_WINDOW = timedelta(days=180)
+
+
+@dataclass(slots=True)
+class _Line:
+    start: date
+    exposures: list[DrugExposure] = field(default_factory=list)
+    asct: Transplant | None = None
+    maintenance: list[str] = field(default_factory=list)
+
+    @property
+    def drugs(self) -> list[str]:
+        return list(dict.fromkeys(e.drug for e in self.exposures))
+
+
+class _Progressions:
+    def __init__(self, events: tuple[ProgressionEvent, ...]) -> None:
+        self._dates = sorted(e.date for e in events)
+
+    def between(self, after: date, until: date) -> bool:
+        """A progression event in (after, until]."""
+        return any(after < d <= until for d in self._dates)
+
+
+def _asct_for(line: _Line, transplants: list[Transplant], progressions: _Progressions) -> Transplant | None:
+    """The first ASCT within 12 months after the line's start with no progression before it."""
+    for transplant in transplants:
+        assert transplant.date is not None
+        if line.start <= transplant.date <= line.start + ASCT_WINDOW and not progressions.between(
+            line.start, transplant.date
+        ):
+            return transplant
+    return None
+
+
+def _is_peri_transplant(exposure: DrugExposure, asct_date: date) -> bool:
+    lead = asct_date - exposure.start
+    if exposure.drug == "melphalan":
+        return timedelta(0) <= lead <= CONDITIONING_WINDOW
+    if exposure.drug == "cyclophosphamide":
+        return timedelta(0) <= lead <= MOBILISATION_WINDOW
+    return False
+
+
+def _is_maintenance(exposure: DrugExposure, line: _Line, progressions: _Progressions) -> bool:
+    if exposure.drug not in line.drugs:
+        return False
+    anchors: list[date] = []
+    if line.asct is not None and line.asct.date is not None:
+        anchors.append(line.asct.date)
+    others = [e.end for e in line.exposures if e.drug != exposure.drug]
+    if others:
+        anchors.append(max(others))
+    return any(
+        anchor <= exposure.start + JOIN_WINDOW  # restarted after (or shortly before) the anchor
+        and exposure.start - anchor <= MAINTENANCE_WINDOW
+        and not progressions.between(min(anchor, exposure.start), exposure.start)
+        for anchor in anchors
+    )
+
+
+def build_lines(exposures: tuple[DrugExposure, ...], transplants: tuple[Transplant, ...],
+                events: tuple[ProgressionEvent, ...]) -> tuple[TherapyLine, ...]:
+    progressions = _Progressions(events)
+    dated_transplants = sorted((t for t in transplants if t.date is not None), key=lambda t: t.date)  # type: ignore[arg-type, return-value]
+    lines: list[_Line] = []
+    for exposure in sorted((e for e in exposures if e.role == "antimyeloma"), key=lambda e: (e.start, e.drug)):
+        current = lines[-1] if lines else None
+        if current is not None and _joins(exposure, current, dated_transplants, progressions):
+            current.exposures.append(exposure)
+            continue
+        line = _Line(start=exposure.start, exposures=[exposure])
+        line.asct = _asct_for(line, dated_transplants, progressions)
+        lines.append(line)
+    return tuple(_freeze(number, line) for number, line in enumerate(lines, start=1))
+
+
+def _joins(exposure: DrugExposure, line: _Line, transplants: list[Transplant], progressions: _Progressions) -> bool:
+    if exposure.start - line.start <= JOIN_WINDOW and not progressions.between(line.start, exposure.start):
+        return True
+    if line.asct is None:
+        line.asct = _asct_for(line, transplants, progressions)
+    if line.asct is not None and line.asct.date is not None and _is_peri_transplant(exposure, line.asct.date):
+        return True
+    if _is_maintenance(exposure, line, progressions):
+        line.maintenance.append(exposure.drug)
+        return True
+    return False
+
+
+def _freeze(number: int, line: _Line) -> TherapyLine:
+    evidence: list[Evidence] = [e.evidence[0] for e in line.exposures if e.evidence]
+    maintenance = dict.fromkeys(line.maintenance)
+    if line.asct is not None:
+        evidence.append(line.asct.evidence)
+        asct_date = line.asct.date
+        # A drug of the line that simply continued well past the transplant is maintenance too.
+        for exposure in line.exposures:
+            if asct_date is not None and exposure.start < asct_date and exposure.end > asct_date + JOIN_WINDOW \
+                    and exposure.drug not in ("melphalan", "cyclophosphamide"):
+                maintenance.setdefault(exposure.drug)
+    return TherapyLine(
+        number=number,
+        start=line.start,
+        drugs=tuple(line.drugs),
+        includes_asct=line.asct is not None,
+        maintenance_drugs=tuple(maintenance),
+        evidence=tuple(evidence),
+    )

@@ -1,0 +1,213 @@
+"""Numeric Observations by kind, normalised to the unit the rules use, with evidence.
+
+A value whose unit is missing is ignored and noted (02 §4: "missing units: ignore the value and
+say so"); so is a value whose unit we do not know how to convert. Units are compared on their
+UCUM ``code`` first, then the human ``unit`` string, case-insensitively and ignoring spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fhir_mappings.dates import effective_date
+from fhir_mappings.facts import DataNote, Evidence, Measurement
+from fhir_mappings.index import ResourceIndex
+from fhir_mappings.terminology import Codes
+
+# Lab results the IMWG computation trusts (02 §2.4); preliminary values are not used for it.
+FINAL_STATUSES = frozenset({"final", "amended", "corrected"})
+
+_LB_TO_KG = 0.45359237
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """How to read one kind of numeric Observation."""
+
+    name: str  # codes.json observation key
+    label: str  # human text for evidence, e.g. "serum M-protein"
+    unit: str  # the unit values are normalised to
+    factors: dict[str, float]  # normalised unit spelling -> multiplier to ``unit``
+    unit_required: bool = True
+
+
+def _norm_unit(unit: str) -> str:
+    return unit.replace(" ", "").replace("µ", "u").replace("μ", "u").lower()
+
+
+def _factors(pairs: dict[str, float]) -> dict[str, float]:
+    return {_norm_unit(k): v for k, v in pairs.items()}
+
+
+SERUM_M_PROTEIN = Kind("serum_m_protein", "serum M-protein", "g/dL",
+                       _factors({"g/dL": 1.0, "g/L": 0.1, "mg/dL": 0.001}))
+URINE_M_PROTEIN = Kind("urine_m_protein_24h", "urine M-protein", "mg/24 h", _factors({
+    "mg/(24.h)": 1.0, "mg/24h": 1.0, "mg/d": 1.0, "mg/(24h)": 1.0, "mg/day": 1.0,
+    "g/(24.h)": 1000.0, "g/24h": 1000.0, "g/d": 1000.0, "g/(24h)": 1000.0, "g/day": 1000.0,
+}))
+FLC_KAPPA = Kind("flc_kappa", "free kappa", "mg/L", _factors({"mg/L": 1.0, "mg/dL": 10.0}))
+FLC_LAMBDA = Kind("flc_lambda", "free lambda", "mg/L", _factors({"mg/L": 1.0, "mg/dL": 10.0}))
+CREATININE = Kind("creatinine", "creatinine", "mg/dL",
+                  _factors({"mg/dL": 1.0, "umol/L": 1 / 88.4, "mmol/L": 1000 / 88.4}))
+EGFR = Kind("egfr", "eGFR", "mL/min/1.73m2", _factors({
+    "mL/min/{1.73_m2}": 1.0, "mL/min/1.73m2": 1.0, "mL/min/1.73_m2": 1.0, "mL/min/{1.73m2}": 1.0,
+    "mL/min": 1.0,
+}))
+CREATININE_CLEARANCE = Kind("creatinine_clearance", "measured CrCl", "mL/min", _factors({
+    "mL/min": 1.0, "mL/min/{1.73_m2}": 1.0, "mL/min/1.73m2": 1.0,
+}))
+WEIGHT = Kind("body_weight", "weight", "kg", _factors({
+    "kg": 1.0, "g": 0.001, "[lb_av]": _LB_TO_KG, "lb": _LB_TO_KG, "lbs": _LB_TO_KG,
+}))
+HEIGHT = Kind("body_height", "height", "cm", _factors({"cm": 1.0, "m": 100.0, "[in_i]": 2.54, "in": 2.54}))
+IGG = Kind("igg", "IgG", "mg/dL", _factors({"mg/dL": 1.0, "g/L": 100.0, "g/dL": 1000.0}))
+LVEF = Kind("lvef", "LVEF", "%", _factors({"%": 1.0}))
+PLASMA_CELLS = Kind("blood_plasma_cells", "circulating plasma cells", "%", _factors({"%": 1.0}))
+ECOG = Kind("ecog", "ECOG", "{score}", {}, unit_required=False)
+
+# LOINC answer codes of the ECOG scale (LL529-9), for coded ECOG values.
+_ECOG_ANSWERS = {"LA9622-7": 0, "LA9623-5": 1, "LA9624-3": 2, "LA9625-0": 3, "LA9626-8": 4, "LA9627-6": 5}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def _quantity(resource: dict[str, Any]) -> tuple[float | None, str | None]:
+    quantity = resource.get("valueQuantity")
+    if not isinstance(quantity, dict):
+        integer = resource.get("valueInteger")
+        if isinstance(integer, int | float) and not isinstance(integer, bool):
+            return float(integer), None
+        return None, None
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, None
+    for key in ("code", "unit"):
+        unit = quantity.get(key)
+        if isinstance(unit, str) and unit.strip():
+            return float(value), unit.strip()
+    return float(value), None
+
+
+def _convert(kind: Kind, unit: str | None) -> float | None:
+    if unit is None:
+        return None
+    return kind.factors.get(_norm_unit(unit))
+
+
+def ecog_value(resource: dict[str, Any]) -> int | None:
+    """ECOG grade from valueInteger / valueQuantity / a coded answer (code or display 0-5)."""
+    value, _unit = _quantity(resource)
+    if value is not None and value == int(value) and 0 <= value <= 5:
+        return int(value)
+    concept = resource.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        for coding in concept.get("coding") or ():
+            if not isinstance(coding, dict):
+                continue
+            code = coding.get("code")
+            if code in _ECOG_ANSWERS:
+                return _ECOG_ANSWERS[code]
+            for candidate in (code, coding.get("display")):
+                grade = _leading_grade(candidate)
+                if grade is not None:
+                    return grade
+        return _leading_grade(concept.get("text"))
+    return _leading_grade(resource.get("valueString"))
+
+
+def _leading_grade(text: Any) -> int | None:
+    if not isinstance(text, str):
+        return None
+    stripped = text.strip()
+    for token in stripped.replace(":", " ").split():
+        if token in {"0", "1", "2", "3", "4", "5"}:
+            return int(token)
+    return None
+
+
+class ObservationReader:
+    """Reads numeric Observations of each kind once and remembers what it had to ignore."""
+
+    def __init__(self, index: ResourceIndex, evaluation_date: date, codes: Codes | None = None) -> None:
+        self._index = index
+        self._evaluation_date = evaluation_date
+        self._codes = codes or Codes.default()
+        self._cache: dict[tuple[str, bool], list[Measurement]] = {}
+        self.notes: list[DataNote] = []
+
+    def resources(self, kind_name: str) -> list[dict[str, Any]]:
+        """Observations carrying any LOINC code of the kind, each once."""
+        seen: set[int] = set()
+        found: list[dict[str, Any]] = []
+        for code in sorted(self._codes.loinc(kind_name)):
+            for obs in self._index.observations_with_code(code):
+                if id(obs) not in seen:
+                    seen.add(id(obs))
+                    found.append(obs)
+        return found
+
+    def measurements(self, kind: Kind, final_only: bool = False) -> list[Measurement]:
+        """Every usable value of ``kind``, normalised, sorted by date (stable for ties)."""
+        key = (kind.name, final_only)
+        if key not in self._cache:
+            self._cache[key] = self._read(kind, final_only)
+        return self._cache[key]
+
+    def _read(self, kind: Kind, final_only: bool) -> list[Measurement]:
+        result: list[Measurement] = []
+        for obs in self.resources(kind.name):
+            status = obs.get("status")
+            if final_only and isinstance(status, str) and status not in FINAL_STATUSES:
+                continue
+            when = effective_date(obs)
+            if when is None or when > self._evaluation_date:
+                continue  # undated, or after the evaluation date: not known "now"
+            measurement = self._measure(kind, obs, when)
+            if measurement is not None:
+                result.append(measurement)
+        result.sort(key=lambda m: m.date)
+        return result
+
+    def _measure(self, kind: Kind, obs: dict[str, Any], when: date) -> Measurement | None:
+        if kind is ECOG:
+            grade = ecog_value(obs)
+            if grade is None:
+                return None
+            return Measurement(float(grade), kind.unit, when, self._evidence(obs, when, f"ECOG {grade}", grade, None))
+        value, unit = _quantity(obs)
+        if value is None:
+            return None
+        if unit is None and kind.unit_required:
+            self.notes.append(DataNote("missing-unit", f"{kind.label} {when.isoformat()} has no unit: ignored"))
+            return None
+        factor = _convert(kind, unit) if unit is not None else 1.0
+        if factor is None:
+            self.notes.append(DataNote("unknown-unit", f"{kind.label} {when.isoformat()} in unit '{unit}' not understood: ignored"))
+            return None
+        normalised = value * factor
+        text = f"{kind.label} {_fmt(normalised)} {kind.unit}"
+        if factor != 1.0:
+            text += f" ({_fmt(value)} {unit})"
+        return Measurement(normalised, kind.unit, when, self._evidence(obs, when, text, normalised, kind.unit))
+
+    @staticmethod
+    def _evidence(obs: dict[str, Any], when: date, text: str, value: float | int | None, unit: str | None) -> Evidence:
+        rid = obs.get("id")
+        return Evidence("Observation", rid if isinstance(rid, str) else "", when, text,
+                        float(value) if value is not None else None, unit)
+
+
+def latest(measurements: list[Measurement], accept: Callable[[Measurement], bool] = lambda m: True) -> Measurement | None:
+    for m in reversed(measurements):
+        if accept(m):
+            return m
+    return None
+
+
+def format_number(value: float) -> str:
+    return _fmt(value)

@@ -1,0 +1,139 @@
+"""Patient state for dosing and modifiers (02 §2.8): demographics, renal function, heart,
+performance status, frailty / transplant-eligibility proxies, body size, IgG, circulating
+plasma cells."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fhir_mappings.dates import completed_years, parse_date, within_days
+from fhir_mappings.facts import DataNote, Evidence, Finding, Measurement, Renal, Sex
+from fhir_mappings.observations import (
+    CREATININE,
+    CREATININE_CLEARANCE,
+    EGFR,
+    HEIGHT,
+    LVEF,
+    WEIGHT,
+    ObservationReader,
+    format_number,
+    latest,
+)
+
+RECENT_DAYS = 90
+LVEF_HEART_FAILURE = 40.0
+_SEXES: frozenset[str] = frozenset({"male", "female", "other", "unknown"})
+
+
+@dataclass(frozen=True, slots=True)
+class Demographics:
+    sex: Sex
+    birth_date: date | None
+    age: int | None
+
+
+def demographics(patient: dict[str, Any] | None, evaluation_date: date) -> Demographics:
+    if not isinstance(patient, dict):
+        return Demographics("unknown", None, None)
+    gender = patient.get("gender")
+    sex: Sex = gender if isinstance(gender, str) and gender in _SEXES else "unknown"  # type: ignore[assignment]
+    raw_birth = patient.get("birthDate")
+    birth = parse_date(raw_birth)
+    age = completed_years(birth, evaluation_date) if birth and birth <= evaluation_date else None
+    return Demographics(sex, birth, age)
+
+
+def recent(measurements: list[Measurement], evaluation_date: date) -> Measurement | None:
+    return latest(measurements, lambda m: within_days(m.date, evaluation_date, RECENT_DAYS))
+
+
+def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, sex: Sex) -> float | None:
+    if creatinine_mg_dl <= 0 or weight_kg <= 0:
+        return None
+    crcl = (140 - age) * weight_kg / (72 * creatinine_mg_dl)
+    return crcl * 0.85 if sex == "female" else crcl
+
+
+def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Finding,
+                   evaluation_date: date) -> Renal:
+    creatinine = recent(reader.measurements(CREATININE), evaluation_date)
+    weight = recent(reader.measurements(WEIGHT), evaluation_date)
+    notes: list[str] = []
+    evidence: list[Evidence] = list(dialysis.evidence)
+    if creatinine is not None and weight is not None and demo.age is not None:
+        crcl = cockcroft_gault(demo.age, weight.value, creatinine.value, demo.sex)
+        if crcl is not None:
+            evidence += [creatinine.evidence, weight.evidence]
+            return Renal(round(crcl, 1), "cockcroft-gault", dialysis.present, creatinine, weight,
+                         tuple(evidence), tuple(notes))
+    if creatinine is None:
+        notes.append(f"no creatinine within {RECENT_DAYS} days")
+    if weight is None:
+        notes.append(f"no weight within {RECENT_DAYS} days")
+    if demo.age is None:
+        notes.append("age unknown")
+    fallback = _latest_of(recent(reader.measurements(EGFR), evaluation_date),
+                          recent(reader.measurements(CREATININE_CLEARANCE), evaluation_date))
+    if fallback is not None:
+        kind, measurement = fallback
+        notes.append(f"{'eGFR' if kind == 'egfr' else 'measured CrCl'} used instead of Cockcroft-Gault")
+        evidence.append(measurement.evidence)
+        return Renal(round(measurement.value, 1), kind, dialysis.present, creatinine, weight,  # type: ignore[arg-type]
+                     tuple(evidence), tuple(notes))
+    return Renal(None, None, dialysis.present, creatinine, weight, tuple(evidence), tuple(notes))
+
+
+def _latest_of(egfr: Measurement | None, measured: Measurement | None) -> tuple[str, Measurement] | None:
+    options = [(m.date, rank, kind, m) for rank, (kind, m) in
+               enumerate((("egfr", egfr), ("measured-crcl", measured))) if m is not None]
+    if not options:
+        return None
+    _date, _rank, kind, measurement = max(options, key=lambda o: (o[0], o[1]))
+    return kind, measurement
+
+
+def heart_failure(condition_finding: Finding, lvef: Measurement | None) -> Finding:
+    evidence = list(condition_finding.evidence)
+    low_ef = lvef is not None and lvef.value < LVEF_HEART_FAILURE
+    if low_ef and lvef is not None:
+        evidence.append(lvef.evidence)
+    return Finding(condition_finding.present or low_ef, tuple(evidence))
+
+
+def latest_lvef(reader: ObservationReader) -> Measurement | None:
+    return latest(reader.measurements(LVEF))
+
+
+def is_frail(ecog: Measurement | None, age: int | None) -> bool:
+    """Proxy: ECOG >= 2 or age >= 80."""
+    return (ecog is not None and ecog.value >= 2) or (age is not None and age >= 80)
+
+
+def is_transplant_eligible(ecog: Measurement | None, age: int | None) -> bool:
+    """Proxy: age <= 70, not frail, ECOG <= 1 or unknown. Unknown age is not eligible."""
+    if age is None or age > 70 or is_frail(ecog, age):
+        return False
+    return ecog is None or ecog.value <= 1
+
+
+def body_size(reader: ObservationReader, evaluation_date: date) -> tuple[Measurement | None, Measurement | None, float | None]:
+    """(height any date, weight within 90 days, Mosteller BSA)."""
+    height = latest(reader.measurements(HEIGHT), lambda m: m.value > 0)
+    weight = recent(reader.measurements(WEIGHT), evaluation_date)
+    bsa = None
+    if height is not None and weight is not None and weight.value > 0:
+        bsa = round(math.sqrt(height.value * weight.value / 3600), 2)
+    return height, weight, bsa
+
+
+def renal_notes(renal: Renal) -> list[DataNote]:
+    if renal.crcl_ml_min is None and not renal.dialysis:
+        return [DataNote("no-recent-creatinine",
+                         f"no creatinine, eGFR or measured CrCl within {RECENT_DAYS} days: renal dosing unknown")]
+    if renal.method in ("egfr", "measured-crcl"):
+        return [DataNote("renal-fallback", f"CrCl from {renal.method} {format_number(renal.crcl_ml_min or 0)}: "
+                         + "; ".join(renal.notes))]
+    return []
