@@ -1,0 +1,228 @@
+"""Flask application factory: discovery, service calls, feedback, CORS, errors, request logs.
+
+``create_app(settings=None, *, clock=None)`` builds everything that is loaded once (settings,
+schemas, allow-list, store, pipeline) and registers the CDS Hooks 2.0 endpoints. Other parts
+(security, observability, preview) hook into the returned app; the shared state is in
+``app.extensions["rrmm_cds"]`` (an :class:`AppState`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from cds_service import schemas
+from cds_service.config import Settings
+from cds_service.errors import CdsHttpError, operation_outcome
+from cds_service.logging_json import configure_logging
+from cds_service.pipeline import Pipeline, build_pipeline, find_service
+from cds_service.services import discovery_document
+from cds_service.store import FeedbackError, Store
+
+log = logging.getLogger("cds_service.http")
+
+Clock = Callable[[], datetime]
+JSON_MIMETYPES = frozenset({"application/json"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    clock: Clock
+    store: Store
+    pipeline: Pipeline
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    schemas.load_all()
+    state = AppState(
+        settings=settings,
+        clock=clock or utc_now,
+        store=Store.from_url(settings.database_url),
+        pipeline=build_pipeline(settings),
+    )
+
+    app = Flask(__name__)
+    # Werkzeug's own limit backs up the explicit checks in _read_body (chunked bodies included).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.extensions["rrmm_cds"] = state
+    _register_request_hooks(app)
+    _register_routes(app, state)
+    _register_error_handlers(app)
+    log.info("service configured", extra={"event": "startup", "env": settings.env})
+    return app
+
+
+def app_state(app: Flask) -> AppState:
+    return app.extensions["rrmm_cds"]
+
+
+# -- request lifecycle ---------------------------------------------------------------------------
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def start_request() -> Response | None:
+        g.started = time.perf_counter()
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        # Preflight answers before anything else (authentication included): browsers send no token.
+        if request.method == "OPTIONS":
+            return Response(status=204)
+        return None
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        for name, value in CORS_HEADERS.items():
+            response.headers[name] = value
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        started = g.get("started")
+        log.info(
+            "request",
+            extra={
+                "event": "request",
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "path": request.url_rule.rule if request.url_rule else "unmatched",
+                "service": g.get("service_id"),
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                "cards": g.get("card_count"),
+                "fetches": g.get("fetches"),
+                "fetch_errors": g.get("fetch_errors"),
+                "outcome": g.get("outcome"),
+            },
+        )
+        return response
+
+
+# -- routes --------------------------------------------------------------------------------------
+def _register_routes(app: Flask, state: AppState) -> None:
+    @app.get("/cds-services")
+    def discovery() -> Response:
+        return json_response(discovery_document())
+
+    @app.post("/cds-services/<service_id>")
+    def call_service(service_id: str) -> Response:
+        service = find_service(service_id)
+        g.service_id = service.id
+        document = _read_json_body(state.settings.max_request_bytes)
+        evaluation_date = state.clock().date()
+        try:
+            result = state.pipeline.run(service.id, document, evaluation_date)
+        except CdsHttpError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no input may produce a 5xx (spec 01 §2)
+            log.error(
+                "hook call failed; answering without cards",
+                extra={"event": "pipeline_error", "service": service.id, "error_type": type(exc).__name__},
+            )
+            g.outcome = "error"
+            return json_response({"cards": []})
+        g.card_count = len(result.response["cards"])
+        g.fetches = result.gather.fetches
+        g.fetch_errors = result.gather.fetch_errors
+        g.outcome = "handler_error" if result.handler_failed else "ok"
+        return json_response(result.response)
+
+    @app.post("/cds-services/<service_id>/feedback")
+    def feedback(service_id: str) -> Response:
+        service = find_service(service_id)
+        g.service_id = service.id
+        document = _read_json_body(state.settings.max_request_bytes)
+        problems = schemas.problems("feedback", document)
+        if problems:
+            raise CdsHttpError(400, problems)
+        try:
+            stored = state.store.record_feedback(service.id, document["feedback"])
+        except FeedbackError as exc:
+            raise CdsHttpError(400, str(exc)) from None
+        g.outcome = f"stored {stored} of {len(document['feedback'])}"
+        return Response(status=200)
+
+
+def _read_json_body(limit: int) -> Any:
+    """Content type, size and JSON checks shared by service calls and feedback (415/413/400)."""
+    if request.mimetype not in JSON_MIMETYPES:
+        raise CdsHttpError(415, "Content-Type must be application/json", code="not-supported")
+    if request.content_length is not None and request.content_length > limit:
+        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses invalid UTF-8, lone surrogates, nesting deeper than 1024 and
+        # out-of-range numbers: all "not acceptable JSON" for us.
+        raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
+
+
+# -- errors --------------------------------------------------------------------------------------
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CdsHttpError)
+    def cds_error(exc: CdsHttpError) -> Response:
+        g.outcome = f"refused {exc.status}"
+        return json_response(exc.outcome(), status=exc.status)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc: RequestEntityTooLarge) -> Response:
+        return json_response(operation_outcome("request body is too large", code="too-costly"), status=413)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 400
+        if status >= 500:
+            status = 503
+        response = json_response(
+            operation_outcome(exc.name or "request refused", code=_issue_code(status)), status=status
+        )
+        valid_methods = getattr(exc, "valid_methods", None)
+        if status == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        # Only infrastructure failures get here (hook calls catch their own): say "try again".
+        log.error("unexpected error", extra={"event": "unexpected_error", "error_type": type(exc).__name__})
+        return json_response(
+            operation_outcome("the service cannot answer right now; try again", code="transient"), status=503
+        )
+
+
+def _issue_code(status: int) -> str:
+    return {
+        400: "invalid",
+        401: "login",
+        403: "forbidden",
+        404: "not-found",
+        405: "not-supported",
+        413: "too-costly",
+        415: "not-supported",
+    }.get(status, "processing")
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(document), status=status, mimetype="application/json")

@@ -1,0 +1,83 @@
+"""``rrmm-cds serve``: run the service on gunicorn with embedded defaults (no config file needed)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from cds_service.config import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 4
+# Above the outbound fetch budget, so a slow FHIR server yields a 412, not a killed worker.
+MIN_WORKER_TIMEOUT_S = 30
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="run the CDS Hooks service (gunicorn)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help=f"worker processes (default {DEFAULT_WORKERS})"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=DEFAULT_THREADS, help=f"threads per worker (default {DEFAULT_THREADS})"
+    )
+    parser.set_defaults(func=run)
+
+
+class _ServiceApplication(BaseApplication):
+    """gunicorn configured from Python: each worker builds its own app (no shared connections)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from cds_service.app import create_app
+
+        return create_app()
+
+
+def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    return {
+        "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
+        "workers": max(1, args.workers),
+        "threads": max(1, args.threads),
+        "worker_class": "gthread",
+        "timeout": max(MIN_WORKER_TIMEOUT_S, int(settings.fetch_budget * 2)),
+        "graceful_timeout": 20,
+        # The app logs one JSON line per request itself; gunicorn's access log would repeat the
+        # URL in another format.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": settings.log_level.lower(),
+        "forwarded_allow_ips": "127.0.0.1",
+    }
+
+
+def discovery_url(host: str, port: int, settings: Settings) -> str:
+    if settings.public_base_url:
+        return f"{settings.public_base_url}/cds-services"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/cds-services"
+
+
+def run(args: argparse.Namespace) -> int:
+    # Fail here, once, with a clear message, rather than in every worker.
+    settings = Settings.from_env()
+    if not 0 < args.port < 65536:
+        print("rrmm-cds serve: --port must be between 1 and 65535", file=sys.stderr)
+        return 2
+    print(f"rrmm-cds ({settings.env}) discovery: {discovery_url(args.host, args.port, settings)}", flush=True)
+    _ServiceApplication(gunicorn_options(args, settings)).run()
+    return 0

@@ -1,0 +1,52 @@
+"""Errors that end a request with a 4xx, rendered as a FHIR OperationOutcome (spec 01 §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# HTTP status -> the OperationOutcome issue type (FHIR issue-type value set) used by default.
+_DEFAULT_ISSUE_CODE: dict[int, str] = {
+    400: "invalid",
+    404: "not-found",
+    405: "not-supported",
+    412: "incomplete",
+    413: "too-costly",
+    415: "not-supported",
+}
+MAX_DIAGNOSTICS_CHARS = 500
+
+
+class CdsHttpError(Exception):
+    """A request the service refuses; ``status`` is always a 4xx."""
+
+    def __init__(self, status: int, diagnostics: str | list[str], *, code: str | None = None) -> None:
+        messages = [diagnostics] if isinstance(diagnostics, str) else list(diagnostics)
+        super().__init__(messages[0] if messages else str(status))
+        self.status = status
+        self.messages = messages or ["request refused"]
+        self.code = code or _DEFAULT_ISSUE_CODE.get(status, "processing")
+
+    def outcome(self) -> dict[str, Any]:
+        return operation_outcome(self.messages, code=self.code)
+
+
+class DataUnavailable(CdsHttpError):
+    """Required patient data is missing and could not be fetched (412)."""
+
+    def __init__(self, diagnostics: str) -> None:
+        super().__init__(412, diagnostics, code="incomplete")
+
+
+def operation_outcome(
+    messages: str | list[str], *, code: str = "processing", severity: str = "error"
+) -> dict[str, Any]:
+    if isinstance(messages, str):
+        messages = [messages]
+    issues = [
+        {"severity": severity, "code": code, "diagnostics": message[:MAX_DIAGNOSTICS_CHARS]}
+        for message in messages
+        if message and message.strip()
+    ]
+    if not issues:
+        issues = [{"severity": severity, "code": code, "diagnostics": "request refused"}]
+    return {"resourceType": "OperationOutcome", "issue": issues}

@@ -1,0 +1,193 @@
+"""The one path a hook call takes: request -> ResourceIndex -> handler -> cards.
+
+Used by the HTTP layer (``cds_service.app``) and offline by ``rrmm-cds call``. The evaluation
+date is passed in by the caller (the HTTP layer reads its clock once per request); nothing here
+reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import requests
+
+from cds_service import handlers, schemas
+from cds_service.config import Settings
+from cds_service.data_gathering import FetchLimits, GatherReport, gather
+from cds_service.errors import CdsHttpError
+from cds_service.handlers import HookContext
+from cds_service.security.allowlist import FhirAllowlist
+from cds_service.services import SERVICES, ServiceDefinition
+from clinical_rules.kb import load_knowledge_base
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[HookContext], list[dict[str, Any]]]
+
+
+@dataclass
+class HookResult:
+    """The response body plus what the logs and metrics may know about it (no patient data)."""
+
+    service: ServiceDefinition
+    response: dict[str, Any]
+    hook_instance: str
+    patient_id: str
+    gather: GatherReport = field(default_factory=GatherReport)
+    handler_failed: bool = False
+    cards_dropped: int = 0
+    gather_ms: float = 0.0
+    rules_ms: float = 0.0
+
+
+def find_service(service_id: str) -> ServiceDefinition:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise CdsHttpError(404, "unknown CDS service", code="not-found")
+    return service
+
+
+def validate_request(service: ServiceDefinition, document: Any) -> dict[str, Any]:
+    """Check a parsed body against the request schema and the service's hook (400 otherwise)."""
+    if not isinstance(document, dict):
+        raise CdsHttpError(400, "the request body must be a JSON object", code="structure")
+    problems = schemas.problems("request", document)
+    if problems:
+        raise CdsHttpError(400, problems)
+    if document["hook"] != service.hook:
+        raise CdsHttpError(
+            400, f"hook does not match this service, which answers {service.hook}", code="value"
+        )
+    problems = schemas.problems(f"context-{service.hook}", document["context"], prefix="context")
+    if problems:
+        raise CdsHttpError(400, problems)
+    return document
+
+
+class Pipeline:
+    """Everything loaded once at start-up that a hook call needs."""
+
+    def __init__(
+        self,
+        *,
+        permits: Callable[[str], bool],
+        limits: FetchLimits,
+        kb: Any = None,
+        session_factory: Callable[[], requests.Session] = requests.Session,
+        handler_for: Callable[[str], Handler] | None = None,
+    ) -> None:
+        self.permits = permits
+        self.limits = limits
+        self.kb = kb
+        self.session_factory = session_factory
+        self._handler_for = handler_for or default_handler_for
+        schemas.load_all()
+
+    def run(self, service_id: str, document: Any, evaluation_date: date) -> HookResult:
+        """Answer one hook call; raises CdsHttpError for 400/404/412."""
+        service = find_service(service_id)
+        request = validate_request(service, document)
+        context = request["context"]
+        report = GatherReport()
+        started = time.perf_counter()
+        index = gather(
+            request,
+            service,
+            permits=self.permits,
+            limits=self.limits,
+            session_factory=self.session_factory,
+            report=report,
+        )
+        gathered = time.perf_counter()
+        ctx = HookContext(
+            service_id=service.id,
+            hook=service.hook,
+            patient_id=context["patientId"],
+            evaluation_date=evaluation_date,
+            index=index,
+            context=context,
+            kb=self.kb,
+        )
+        result = HookResult(
+            service=service,
+            response={"cards": []},
+            hook_instance=request["hookInstance"],
+            patient_id=context["patientId"],
+            gather=report,
+        )
+        cards = self._cards(ctx, result)
+        result.response = {"cards": cards}
+        result.gather_ms = (gathered - started) * 1000
+        result.rules_ms = (time.perf_counter() - gathered) * 1000
+        return result
+
+    def _cards(self, ctx: HookContext, result: HookResult) -> list[dict[str, Any]]:
+        try:
+            produced = self._handler_for(ctx.hook)(ctx)
+        except Exception as exc:  # noqa: BLE001 - a clinical bug must not become a 5xx (spec 01 §2)
+            result.handler_failed = True
+            # The exception type only: messages and tracebacks may quote patient data.
+            log.error(
+                "clinical handler failed; answering without cards",
+                extra={"event": "handler_error", "service": ctx.service_id, "error_type": type(exc).__name__},
+            )
+            return []
+        if not isinstance(produced, list):
+            result.handler_failed = True
+            log.error(
+                "clinical handler returned a non-list; answering without cards",
+                extra={
+                    "event": "handler_error",
+                    "service": ctx.service_id,
+                    "error_type": type(produced).__name__,
+                },
+            )
+            return []
+        valid = []
+        for card in produced:
+            if schemas.problems("response", {"cards": [card]}):
+                result.cards_dropped += 1
+                log.error("invalid card dropped", extra={"event": "card_invalid", "service": ctx.service_id})
+            else:
+                valid.append(card)
+        return _unique_uuids(valid, result)
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The pipeline the HTTP service and ``rrmm-cds call`` share: allow-list, limits, knowledge base.
+
+    The knowledge base is loaded and validated here, once; an invalid one stops start-up.
+    """
+    allowlist = FhirAllowlist.from_setting(settings.fhir_allowlist, production=settings.production)
+    return Pipeline(
+        permits=allowlist.permits,
+        limits=FetchLimits(
+            timeout=settings.fetch_timeout, budget=settings.fetch_budget, retries=settings.fetch_retries
+        ),
+        kb=load_knowledge_base(),
+    )
+
+
+def _unique_uuids(cards: list[dict[str, Any]], result: HookResult) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    unique = []
+    for card in cards:
+        if card["uuid"] in seen:
+            result.cards_dropped += 1
+            log.error("card with a duplicate uuid dropped", extra={"event": "card_invalid"})
+            continue
+        seen.add(card["uuid"])
+        unique.append(card)
+    return unique
+
+
+def default_handler_for(hook: str) -> Handler:
+    """Look the handler up at call time, so the clinical engineers' bodies are always used."""
+    if hook == "patient-view":
+        return handlers.patient_view_cards
+    return handlers.order_cards
