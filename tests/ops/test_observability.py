@@ -71,9 +71,7 @@ def test_request_count_and_latency_per_service() -> None:
     endpoint = "/cds-services/<service_id>"
     labels = {"service": "known-service", "endpoint": endpoint}
     count_before = _sample(client, "rrmm_cds_http_request_duration_seconds_count", **labels)
-    requests_before = _sample(
-        client, "rrmm_cds_http_requests_total", method="POST", status="200", **labels
-    )
+    requests_before = _sample(client, "rrmm_cds_http_requests_total", method="POST", status="200", **labels)
 
     for _ in range(3):
         assert client.post("/cds-services/known-service").status_code == 200

@@ -1,0 +1,131 @@
+"""Audit trail of every hook response: what was recommended, never to whom.
+
+The audit row keeps service, hook instance, a keyed hash of the patient id, KB version, timing,
+and per card its uuid, topic, rule ids and indicator (no clinical text). Feedback later joins
+to it by card uuid (``rrmm-cds report``).
+
+Where the card facts come from (cds_cards builds every card):
+- topic: ``source.topic.code``;
+- rule ids and KB version: a machine-readable card ``extension`` object holding ``ruleIds`` (or
+  ``ruleId``) and ``kbVersion`` when present, else the provenance line the card renderers write
+  at the end of ``detail`` ("Rule O7 · KB 2026.1 · sources: S2"), else ``source.label``
+  ("… · KB 2026.1") for the version.
+
+Writing the audit row must never fail the response: errors are logged (type only) and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cds_service.observability import metrics
+from cds_service.store import AuditCard, AuditEntry, Store, hash_patient_id
+
+log = logging.getLogger(__name__)
+
+# "Rule R3 · KB 2026.1", "Rules R3, H2 · KB 2026.1", "Rule O7 (S3) · KB 2026.1 · sources: S2"
+_PROVENANCE = re.compile(r"\bRules?\s+(?P<rules>[^·\n]+?)\s*·\s*KB\s+(?P<kb>[^\s·]+)")
+_LABEL_KB = re.compile(r"\bKB\s+(?P<kb>[^\s·]+)")
+_RULE_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b)\s*")
+
+
+def card_provenance(card: Mapping[str, Any]) -> tuple[list[str], str | None]:
+    """(rule ids, KB version) of one emitted card; empty/None when the card does not say."""
+    from_extension = _extension_provenance(card.get("extension"))
+    if from_extension is not None:
+        return from_extension
+    rule_ids: list[str] = []
+    kb_version: str | None = None
+    detail = card.get("detail")
+    if isinstance(detail, str):
+        for match in _PROVENANCE.finditer(detail):
+            kb_version = kb_version or match.group("kb")
+            for rule_id in _RULE_SEPARATORS.split(match.group("rules").strip()):
+                if rule_id and rule_id not in rule_ids:
+                    rule_ids.append(rule_id)
+    if kb_version is None:
+        source = card.get("source")
+        label = source.get("label") if isinstance(source, Mapping) else None
+        match = _LABEL_KB.search(label) if isinstance(label, str) else None
+        kb_version = match.group("kb") if match else None
+    return rule_ids, kb_version
+
+
+def _extension_provenance(extension: Any) -> tuple[list[str], str | None] | None:
+    if not isinstance(extension, Mapping):
+        return None
+    candidates = [extension, *(value for value in extension.values() if isinstance(value, Mapping))]
+    for candidate in candidates:
+        rule_ids = candidate.get("ruleIds", candidate.get("ruleId"))
+        kb_version = candidate.get("kbVersion")
+        if rule_ids is None and kb_version is None:
+            continue
+        if isinstance(rule_ids, str):
+            rule_ids = [rule_ids]
+        rules = [str(rule) for rule in rule_ids or [] if rule]
+        return rules, str(kb_version) if kb_version else None
+    return None
+
+
+def audit_entry_for_response(
+    *,
+    service_id: str,
+    hook_instance: str,
+    patient_id: str | None,
+    salt: str,
+    cards: Sequence[Mapping[str, Any]],
+    duration_ms: float,
+    created_at: datetime | None = None,
+    kb_version: str | None = None,
+) -> AuditEntry:
+    audit_cards: list[AuditCard] = []
+    versions: list[str] = []
+    for card in cards:
+        rule_ids, card_kb = card_provenance(card)
+        if card_kb:
+            versions.append(card_kb)
+        audit_cards.append(
+            AuditCard(
+                uuid=str(card.get("uuid", "")),
+                topic=metrics.card_topic(card),
+                rule_ids=rule_ids,
+                indicator=card.get("indicator") if isinstance(card.get("indicator"), str) else None,
+            )
+        )
+    return AuditEntry(
+        service_id=service_id,
+        hook_instance=hook_instance,
+        patient_hash=hash_patient_id(patient_id, salt) if patient_id else None,
+        kb_version=kb_version or _most_common(versions),
+        cards=audit_cards,
+        duration_ms=duration_ms,
+        created_at=created_at,
+    )
+
+
+def record_response_audit(store: Store | None, **entry_fields: Any) -> bool:
+    """Build and write the audit row for one response; False (logged, counted) on any failure."""
+    if store is None:
+        return False
+    service_id = entry_fields.get("service_id")
+    try:
+        store.record_audit(audit_entry_for_response(**entry_fields))
+        return True
+    except Exception as error:  # noqa: BLE001 - the clinician's answer matters more than the audit row
+        metrics.AUDIT_WRITE_FAILURES.inc()
+        log.error(
+            "audit write failed; response sent without an audit row",
+            extra={"event": "audit_error", "service": service_id, "error_type": type(error).__name__},
+        )
+        return False
+
+
+def _most_common(values: Iterable[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else None
