@@ -87,7 +87,7 @@ def _patient_state(facts: PatientFacts) -> list[FactUsed]:
         used.append(FactUsed(f"ECOG {facts.ecog.value:g} ({facts.ecog.date.isoformat()})", (facts.ecog.evidence,)))
     used.append(
         FactUsed(
-            f"frail (proxy: ECOG >= 2 or age >= 80): {'yes' if facts.frail else 'no'}; "
+            f"frail (proxy: ECOG ≥ 2 or age ≥ 80): {'yes' if facts.frail else 'no'}; "
             f"transplant-eligible (proxy): {'yes' if facts.transplant_eligible else 'no'}"
         )
     )

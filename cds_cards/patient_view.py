@@ -1,0 +1,269 @@
+"""Patient-view cards from a RelapseDecision (04 §1–§3, §5).
+
+Decides nothing clinical: every choice was made in ``clinical_rules``; this module lays the
+decision out as cards (treatment, supportive care, salvage transplant, referral, aggressive
+disease, relapse work-up, data gaps) whose details cite the facts, rule, KB version and seeds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
+from cds_cards.fhir_resources import medication_request, service_request
+from cds_cards.markdown import bullets, escape, fact_line, join_sections, section
+
+if TYPE_CHECKING:
+    from clinical_rules.decisions import (
+        DataGap,
+        FactUsed,
+        InfoCard,
+        RegimenOption,
+        RelapseDecision,
+        SupportiveMeasure,
+        TreatmentDecision,
+    )
+    from clinical_rules.kb import KnowledgeBase
+    from fhir_mappings.facts import PatientFacts
+
+
+def render(decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """The patient-view cards for ``decision`` (an empty list when the service stays silent)."""
+    if decision.silent:
+        return []
+    if decision.status == "possible-progression":
+        return [_data_gap_card(decision.data_gaps, decision, kb)] if decision.data_gaps else []
+    cards: list[dict[str, Any]] = []
+    by_topic = {card.topic: card for card in decision.info_cards}
+    if "aggressive-disease" in by_topic:
+        cards.append(_info_card(by_topic.pop("aggressive-disease"), decision, facts, kb))
+    treatment = decision.treatment
+    if treatment is not None and treatment.recommended is not None:
+        cards.append(_treatment_card(treatment, decision, facts, kb))
+        if decision.supportive:
+            cards.append(_supportive_card(decision.supportive, treatment.recommended, facts, kb))
+    extra_detail = treatment.notes[:1] if treatment is not None and treatment.list_emptied else ()
+    for topic in ("salvage-transplant", "referral", "relapse-workup"):
+        if topic in by_topic:
+            cards.append(_info_card(by_topic[topic], decision, facts, kb, extra=extra_detail if topic == "referral" else ()))
+    if decision.data_gaps:
+        cards.append(_data_gap_card(decision.data_gaps, decision, kb))
+    return cards
+
+
+# -- treatment ----------------------------------------------------------------------------------
+
+
+def _treatment_card(
+    treatment: TreatmentDecision, decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase
+) -> dict[str, Any]:
+    recommended = treatment.recommended
+    assert recommended is not None
+    summary = kb.cards["treatment"]["summary"].format(row=treatment.row_id, regimen=recommended.label)
+    suggestions = [_regimen_suggestion(option, facts) for option in treatment.options]
+    detail = join_sections(
+        f"**Recommended: {escape(recommended.label)}** — rule {treatment.row_id} "
+        f"({escape(treatment.row_state)}).",
+        section("Facts used", "\n".join(fact_line(f) for f in decision.facts_used)),
+        section("Why this regimen", bullets(_why_lines(treatment, kb))),
+        section("Starting doses (recommended regimen)", bullets(escape(d.text) for d in recommended.doses)),
+        section("Notes", bullets(escape(n) for n in (*treatment.notes, *recommended.notes))),
+        section("Sources disagree", bullets(_treatment_disagreements(facts, treatment))),
+        _trace(treatment.row_id, treatment.seeds + recommended.seeds, kb),
+    )
+    return build_card(
+        summary=summary,
+        indicator="info",
+        topic="treatment-recommendation",
+        source_label=kb.source_label,
+        detail=detail,
+        suggestions=suggestions,
+        selection_behavior="at-most-one",
+    )
+
+
+def _regimen_suggestion(option: RegimenOption, facts: PatientFacts) -> Suggestion:
+    note = f"Suggested by RRMM relapse guidance (rule {option.rule_id}, KB {option.kb_version}; {', '.join(option.seeds)})"
+    actions = tuple(
+        Action(
+            type="create",
+            description=f"Draft order: {dose.text}",
+            resource=medication_request(dose, facts.patient_id, note=note, reason=f"{option.regimen_id} for relapsed myeloma"),
+        )
+        for dose in option.doses
+    )
+    return Suggestion(label=option.label, actions=actions, is_recommended=option.recommended)
+
+
+def _why_lines(treatment: TreatmentDecision, kb: KnowledgeBase) -> list[str]:
+    lines = [f"First matching row: {treatment.row_id} — {escape(treatment.row_state)}."]
+    for exclusion in treatment.exclusions:
+        lines.append(f"{exclusion.regimen_id} excluded ({exclusion.rule_id}): {escape(exclusion.reason)}.")
+    lines.extend(escape(m) for m in treatment.modifiers)
+    alternatives = [o.regimen_id for o in treatment.options[1:]]
+    if alternatives:
+        lines.append(f"Alternatives in list order: {', '.join(alternatives)}.")
+    return lines
+
+
+def _treatment_disagreements(facts: PatientFacts, treatment: TreatmentDecision) -> list[str]:
+    out: list[str] = []
+    on_maintenance = any("lenalidomide" in line.maintenance_drugs for line in facts.lines)
+    if facts.lenalidomide_refractory and on_maintenance:
+        out.append(
+            "Progression on lenalidomide maintenance: S4 calls it lenalidomide-sensitive; S0 and S3 treat it as "
+            "refractory — followed here (H2, decision D02)."
+        )
+    if facts.frail:
+        out.append("Frail patients: S0 prefers a triplet (IRd), S4 one or two drugs — IRd first, doublet acceptable (D08).")
+    if any(o.regimen_id == "DVd" for o in treatment.options):
+        out.append("S0 quotes OPTIMISMM figures for DVd; they belong to PVd — DVd is cited from CASTOR (S4, D04).")
+    return out
+
+
+# -- supportive care ----------------------------------------------------------------------------
+
+
+def _supportive_card(
+    measures: tuple[SupportiveMeasure, ...], regimen: RegimenOption, facts: PatientFacts, kb: KnowledgeBase
+) -> dict[str, Any]:
+    groups: list[str] = []
+    for measure in measures:
+        name = measure.label.split(":")[0]
+        if name not in groups:
+            groups.append(name)
+    suggestions = [_measure_suggestion(m, facts) for m in measures]
+    reasons = []
+    for measure in measures:
+        line = f"{measure.label.split(':')[0]}: {escape(measure.reason)} (rule {measure.rule_id}; {', '.join(measure.seeds)})"
+        if line not in reasons:
+            reasons.append(line)
+    detail = join_sections(
+        f"Supportive care for **{escape(regimen.label)}**; options within one need are alternatives.",
+        section("Why", bullets(reasons)),
+        "Nothing is suggested that the patient already takes (current anticoagulant, antiviral, antiemetic …).",
+        _trace(", ".join(sorted({m.rule_id for m in measures})), tuple(s for m in measures for s in m.seeds), kb),
+    )
+    return build_card(
+        summary=kb.cards["supportive"]["summary"].format(regimen=regimen.regimen_id, groups=", ".join(groups)),
+        indicator="info",
+        topic="supportive-care",
+        source_label=kb.source_label,
+        detail=detail,
+        suggestions=suggestions,
+        selection_behavior="any",
+    )
+
+
+def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Suggestion:
+    note = f"Suggested by RRMM relapse guidance (rule {measure.rule_id}, KB {measure.kb_version}; {', '.join(measure.seeds)})"
+    reason = f"{measure.reason} ({', '.join(measure.trigger_drugs)})"
+    if measure.kind == "medication" and measure.dose is not None:
+        resource = medication_request(measure.dose, facts.patient_id, note=note, reason=reason)
+        description = f"Draft order: {measure.dose.text}"
+    elif measure.service is not None:
+        resource = service_request(measure.service, facts.patient_id, reason=reason, note=note)
+        description = f"Request: {measure.service.display}"
+    else:  # a measure always carries a dose or a service; this guards a malformed KB entry
+        raise ValueError(f"supportive measure {measure.id} has neither a dose nor a service")
+    return Suggestion(label=measure.label, actions=(Action(type="create", description=description, resource=resource),),
+                      is_recommended=True)
+
+
+# -- other cards ----------------------------------------------------------------------------------
+
+
+def _info_card(
+    card: InfoCard, decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    note = f"Suggested by RRMM relapse guidance (rule {card.rule_id}, KB {kb.version})"
+    suggestions = [
+        Suggestion(
+            label=service.label,
+            actions=(
+                Action(
+                    type="create",
+                    description=f"Request: {service.label}",
+                    resource=service_request(
+                        service.coding, facts.patient_id, text=service.label, reason=service.reason, note=note
+                    ),
+                ),
+            ),
+            is_recommended=True,
+        )
+        for service in card.services
+    ]
+    detail = join_sections(
+        bullets(escape(r) for r in (*extra, *card.reasons)),
+        section("Facts used", "\n".join(fact_line(f) for f in _relevant_facts(card, decision))),
+        section("Sources disagree", bullets(escape(d) for d in card.disagreements)),
+        _trace(card.rule_id, card.seeds, kb),
+    )
+    override_reasons = _override_reasons("aggressive", kb) if card.indicator != "info" else ()
+    return build_card(
+        summary=card.summary,
+        indicator=card.indicator,
+        topic=card.topic,
+        source_label=kb.source_label,
+        detail=detail,
+        suggestions=suggestions,
+        selection_behavior="any" if suggestions else None,
+        links=[Link(label=label, url=url) for label, url in card.links],
+        override_reasons=override_reasons,
+    )
+
+
+def _relevant_facts(card: InfoCard, decision: RelapseDecision) -> list[FactUsed]:
+    keywords = {
+        "salvage-transplant": ("transplant", "ASCT", "prior lines", "frail", "age", "ECOG"),
+        "referral": ("refractory", "prior lines"),
+        "aggressive-disease": ("plasma cell leukaemia", "extramedullary", "progression"),
+        "relapse-workup": ("del(17p)", "t(", "1q", "progression"),
+    }[card.topic]
+    return [f for f in decision.facts_used if any(k in f.label for k in keywords)]
+
+
+def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: KnowledgeBase) -> dict[str, Any]:
+    blocks = any(g.blocks_dosing for g in gaps)
+    what = ", ".join(_GAP_NAMES.get(g.code, g.code.replace("-", " ")) for g in gaps)
+    summary_key = "summary_possible_progression" if decision.status == "possible-progression" else "summary"
+    lines = [f"{escape(g.text)} **Record:** {escape(g.record)}" for g in gaps]
+    facts_lines = [fact_line(f) for f in decision.facts_used]
+    detail = join_sections(
+        bullets(lines),
+        section("Facts used", "\n".join(facts_lines)),
+        _trace("DATA-GAP", ("S0", "S3"), kb),
+    )
+    return build_card(
+        summary=kb.cards["data_gap"][summary_key].format(what=what),
+        indicator="warning" if blocks else "info",
+        topic="data-gap",
+        source_label=kb.source_label,
+        detail=detail,
+        override_reasons=_override_reasons("data_gap", kb) if blocks else (),
+    )
+
+
+_GAP_NAMES = {
+    "no-recent-creatinine": "recent creatinine",
+    "no-cytogenetics": "cytogenetics (FISH)",
+    "incomplete-cytogenetics": "some FISH results",
+    "lines-uncertain": "prior lines of therapy",
+    "asct-undated": "ASCT date",
+    "no-bsa": "height/weight",
+    "no-weight": "weight",
+    "unconfirmed-progression": "confirmation of a single M-protein / FLC rise",
+}
+
+
+def _override_reasons(kind: str, kb: KnowledgeBase) -> tuple[OverrideReason, ...]:
+    catalogue = kb.data.get("override_reasons", {})
+    codes = kb.cards.get("override_reasons", {}).get(kind, [])
+    return tuple(OverrideReason(code=c, display=catalogue.get(c, c.replace("-", " "))) for c in codes)
+
+
+def _trace(rule_id: str, seeds: tuple[str, ...], kb: KnowledgeBase) -> str:
+    unique = sorted(set(seeds), key=lambda s: (not s.startswith("S"), s))
+    sources = kb.data["sources"]
+    cited = "; ".join(f"{s}: {escape(sources[s]['title'])}" if s in sources else s for s in unique)
+    return f"_Rule {rule_id} · KB {kb.version} · Sources: {cited}_"
