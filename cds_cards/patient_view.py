@@ -266,4 +266,5 @@ def _trace(rule_id: str, seeds: tuple[str, ...], kb: KnowledgeBase) -> str:
     unique = sorted(set(seeds), key=lambda s: (not s.startswith("S"), s))
     sources = kb.data["sources"]
     cited = "; ".join(f"{s}: {escape(sources[s]['title'])}" if s in sources else s for s in unique)
-    return f"_Rule {rule_id} · KB {kb.version} · Sources: {cited}_"
+    # The audit trail parses "Rule <ids> · KB <version>" from this line (cds_service/observability/audit.py).
+    return f"*Rule {rule_id} · KB {kb.version} · Sources: {cited}*"

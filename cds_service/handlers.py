@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from cds_cards.patient_view import render
+from clinical_rules.kb import load_knowledge_base
+from clinical_rules.relapse import decide
+from fhir_mappings import build_facts
 from fhir_mappings.index import ResourceIndex
 
 
@@ -40,10 +44,26 @@ class HookContext:
 
 
 def patient_view_cards(ctx: HookContext) -> list[dict[str, Any]]:
-    """Cards for patient-view (relapse guidance). Engineer C implements; silent until then."""
-    return []
+    """Cards for patient-view (relapse guidance): facts -> relapse decision -> cards."""
+    kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
+    facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
+    return render(decide(facts, kb), facts, kb)
 
 
 def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
-    """Cards for order-select / order-sign (order checks). Engineer D implements; silent until then."""
-    return []
+    """Cards for order-select / order-sign: drafted orders + facts -> order checks O1–O12 and the
+    03 §4 triggers -> one card per finding. order-select judges only ``context.selections``
+    (the rest of the draft is context); order-sign judges the whole draft."""
+    from cds_cards.order_cards import render_findings
+    from clinical_rules.kb import load_knowledge_base
+    from clinical_rules.order_checks import check_orders, selected_drafts
+    from fhir_mappings import build_facts
+    from fhir_mappings.draft_orders import read_draft_orders
+
+    drafts = read_draft_orders(ctx.context.get("draftOrders"), index=ctx.index)
+    judged = selected_drafts(drafts, ctx.context.get("selections")) if ctx.hook == "order-select" else drafts
+    if not judged:
+        return []
+    kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
+    facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
+    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.source_label)
