@@ -65,6 +65,7 @@ class OrderFinding:
     """One card's worth of order check: what was found, why, and how to fix it."""
 
     check_id: str  # "O1" ... "O12", or "S4" for the other 03 §4 triggers
+    # ``rule_id``: the check and the rule it applies, comma-separated ("O1, H2", "O3, SC-VTE").
     title: str
     topic: str
     indicator: Indicator
@@ -306,7 +307,7 @@ class _Checker:
         return OrderFinding(
             check_id=check_id, title=config["title"], topic=config["topic"], indicator=indicator,
             summary=summary, reasons=tuple(notes), facts_used=tuple(used),
-            rule_id=options[0].rule_id if check_id == "S4" else f"{check_id} ({options[0].rule_id})",
+            rule_id=options[0].rule_id if check_id == "S4" else f"{check_id}, {options[0].rule_id}",
             seeds=tuple(dict.fromkeys(s for m in options for s in m.seeds)), kb_version=self.kb.version,
             override_reasons=self._override_reasons(config), fixes=fixes, alternatives=alternatives,
         )
@@ -386,7 +387,7 @@ class _Checker:
         return OrderFinding(
             check_id=check_id, title=config["title"], topic=config["topic"], indicator=config["indicator"],
             summary=summary, reasons=tuple(notes), facts_used=tuple(used),
-            rule_id=f"{check_id} ({config['rule']})" if config.get("rule") not in (None, check_id) else check_id,
+            rule_id=f"{check_id}, {config['rule']}" if config.get("rule") not in (None, check_id) else check_id,
             seeds=tuple(config["seeds"]), kb_version=self.kb.version,
             override_reasons=self._override_reasons(config), drafts=(draft,), fixes=fixes, links=links,
         )

@@ -1,0 +1,154 @@
+"""Order-check findings -> CDS Hooks cards (04 §4).
+
+One card per finding. Fixes act on the draft: ``delete`` with ``resourceId`` =
+``MedicationRequest/<draft id>``, ``update`` with the whole corrected draft (same id, everything
+else kept), ``create`` for the missing supportive measure (built by ``cds_cards.fhir_resources``,
+the same builders patient-view uses).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
+from cds_cards.fhir_resources import ROUTES, SNOMED_SYSTEM, UCUM_SYSTEM, medication_request, service_request
+from cds_cards.markdown import escape, fact_line
+from clinical_rules.decisions import Dose, SupportiveMeasure
+from clinical_rules.order_checks import DraftChange, Fix, OrderFinding
+from fhir_mappings.draft_orders import DraftOrder
+
+_DOSE_IN_TEXT = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(\s*)(mg)(?![A-Za-z/])", re.I)
+
+
+def render_findings(findings: Sequence[OrderFinding], patient_id: str, source_label: str) -> list[dict[str, Any]]:
+    """The cards for these findings, in order."""
+    return [render_finding(f, patient_id, source_label) for f in findings]
+
+
+def render_finding(finding: OrderFinding, patient_id: str, source_label: str) -> dict[str, Any]:
+    suggestions = [_suggestion(fix, patient_id) for fix in finding.fixes]
+    behaviour = None
+    if suggestions:
+        behaviour = "at-most-one" if finding.alternatives or len(suggestions) == 1 else "any"
+    return build_card(
+        summary=finding.summary,
+        indicator=finding.indicator,
+        topic=finding.topic,
+        source_label=source_label,
+        detail=finding_detail(finding),
+        suggestions=suggestions,
+        selection_behavior=behaviour,
+        links=[Link(label=label, url=url) for label, url in finding.links],
+        override_reasons=[OverrideReason(code=code, display=display) for code, display in finding.override_reasons],
+    )
+
+
+# -- suggestions -------------------------------------------------------------------------------
+def _suggestion(fix: Fix, patient_id: str) -> Suggestion:
+    if fix.kind == "delete" and fix.draft is not None:
+        action = Action(type="delete", description=f"Remove the draft order {fix.draft.label}",
+                        resource_id=fix.draft.reference)
+    elif fix.kind == "update" and fix.draft is not None and fix.change is not None:
+        action = Action(type="update", description=fix.change.description or f"Correct {fix.draft.label}",
+                        resource=corrected_draft(fix.draft, fix.change))
+    elif fix.kind == "create" and fix.measure is not None:
+        action = Action(type="create", description=f"Order {fix.measure.label}",
+                        resource=_measure_resource(fix.measure, patient_id))
+    else:
+        raise ValueError(f"incomplete {fix.kind} fix")
+    return Suggestion(label=fix.label, actions=(action,), is_recommended=True)
+
+
+def _measure_resource(measure: SupportiveMeasure, patient_id: str) -> dict[str, Any]:
+    if measure.kind == "medication" and measure.dose is not None:
+        return medication_request(measure.dose, patient_id)
+    if measure.kind == "service" and measure.service is not None:
+        return service_request(measure.service, patient_id, reason=measure.reason)
+    raise ValueError(f"supportive measure {measure.id} has nothing to order")
+
+
+def corrected_draft(draft: DraftOrder, change: DraftChange) -> dict[str, Any]:
+    """The whole draft with the change applied to its first dosage instruction: structured dose,
+    timing and route *and* the text, so the two never disagree. Everything else is kept."""
+    resource = copy.deepcopy(draft.resource)
+    # Real drafts often omit ``intent`` (required in R4): an update must be a valid resource.
+    if not isinstance(resource.get("intent"), str) or not resource["intent"]:
+        resource["intent"] = "order"
+    dosages = resource.get("dosageInstruction")
+    dosages = [d for d in dosages if isinstance(d, dict)] if isinstance(dosages, list) else []
+    dosage = dosages[0] if dosages else {}
+    if change.dose is not None:
+        _apply_dose(dosage, draft, change.dose, amount_only=change.amount_only)
+    route = change.route
+    if route is None and change.dose is not None and not change.amount_only and change.dose.route != draft.route:
+        route = change.dose.route
+    if route is not None:
+        code, display = ROUTES[route]
+        dosage["route"] = {"coding": [{"system": SNOMED_SYSTEM, "code": code, "display": display}], "text": route}
+        if change.route is not None and change.dose is None:
+            dosage["text"] = _retext_route(dosage.get("text"), route)
+    resource["dosageInstruction"] = [dosage, *dosages[1:]]
+    return resource
+
+
+def _apply_dose(dosage: dict[str, Any], draft: DraftOrder, dose: Dose, *, amount_only: bool) -> None:
+    quantity = {"value": dose.value, "unit": dose.unit, "system": UCUM_SYSTEM, "code": dose.unit}
+    rates = dosage.get("doseAndRate")
+    rates = [r for r in rates if isinstance(r, dict)] if isinstance(rates, list) else []
+    first = dict(rates[0]) if rates else {}
+    first.pop("doseRange", None)
+    first["doseQuantity"] = quantity
+    dosage["doseAndRate"] = [first, *rates[1:]]
+    old_text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+    if amount_only and dose.unit == "mg" and old_text and _DOSE_IN_TEXT.search(old_text):
+        # Only the amount changes: keep the prescriber's schedule wording.
+        dosage["text"] = _DOSE_IN_TEXT.sub(lambda m: f"{dose.value:g}{m.group(2)}{m.group(3)}", old_text, count=1)
+        if draft.timing is None:
+            dosage["timing"] = _timing(dosage.get("timing"), dose)
+        return
+    dosage["text"] = dose.text
+    dosage["timing"] = _timing(dosage.get("timing"), dose)
+
+
+def _timing(existing: Any, dose: Dose) -> dict[str, Any]:
+    timing = copy.deepcopy(existing) if isinstance(existing, dict) else {}
+    repeat = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+    for key in ("frequencyMax", "periodMax", "dayOfWeek", "timeOfDay", "when", "offset"):
+        repeat.pop(key, None)  # they described the old schedule
+    repeat.update({"frequency": dose.frequency, "period": dose.period, "periodUnit": dose.period_unit})
+    timing["repeat"] = repeat
+    timing.pop("code", None)
+    return timing
+
+
+def _retext_route(text: Any, route: str) -> str:
+    if not isinstance(text, str) or not text:
+        return route
+    replaced = re.sub(r"\b(intravenous(ly)?|IV( push)?)\b", "subcutaneously" if route == "subcutaneous" else route,
+                      text, flags=re.I)
+    return replaced if replaced != text else f"{text} ({route})"
+
+
+# -- detail ------------------------------------------------------------------------------------
+def finding_detail(finding: OrderFinding) -> str:
+    lines = [f"**{finding.check_id} — {finding.title}**", ""]
+    if finding.drafts:
+        lines += ["Drafted: " + "; ".join(_draft_line(d) for d in finding.drafts), ""]
+    lines += [f"- {escape(reason)}" for reason in finding.reasons]
+    if finding.facts_used:
+        lines += ["", "Facts used:", *(fact_line(fact) for fact in finding.facts_used)]
+    # The provenance line the audit trail reads (cds_service/observability/audit.py).
+    lines += ["", f"Rules {finding.rule_id} · KB {finding.kb_version} · sources: {', '.join(finding.seeds)}"]
+    return "\n".join(lines)
+
+
+def _draft_line(draft: DraftOrder) -> str:
+    parts = [f"`{draft.reference}` {escape(draft.label)}"]
+    if draft.dose is not None:
+        parts.append(f"{draft.dose.value:g} {draft.dose.unit}" + (" (from text)" if draft.dose.source == "text" else ""))
+    if draft.route is not None:
+        parts.append(draft.route)
+    return ", ".join(parts)
