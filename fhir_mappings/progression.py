@@ -148,8 +148,11 @@ def analyse_series(points: list[Point], qualifies: Callable[[float, float], bool
     pending: Point | None = None
     for point in points:
         while next_reset < len(reset_dates) and reset_dates[next_reset] <= point.date:
-            # A progression from another source: the nadir restarts from values on/after it.
-            nadir, pending = None, None
+            # A progression from another source: the nadir restarts from values on/after it,
+            # unless a rise is already under way: then that event is the same progression and
+            # the rise is still judged against the old nadir.
+            if pending is None:
+                nadir = None
             next_reset += 1
         if nadir is not None and qualifies(point.value, nadir.value):
             if pending is None:

@@ -1,0 +1,63 @@
+"""Cytogenetics: structured FISH, narrative reports with negation, high risk (02 §2.7)."""
+
+from __future__ import annotations
+
+import pytest
+from mapping_builders import PATIENT_ID, day, facts_for, fish, fish_narrative, myeloma
+
+from fhir_mappings.cytogenetics import narrative_findings
+
+
+def test_structured_positive_and_negative():
+    facts = facts_for(myeloma(), fish("72824-6", False), fish("72726-3", True), fish("72725-5", False))
+    assert facts.high_risk is True and not facts.t11_14_positive and facts.cytogenetics_on_file
+    assert facts.missing_cytogenetics == ("t14_16", "gain1q")
+
+
+def test_structured_text_answer():
+    obs = fish("72725-5", True)
+    obs["valueCodeableConcept"] = {"text": "Detected"}
+    assert facts_for(myeloma(), obs).t11_14_positive
+
+
+def test_all_tested_negative_is_not_high_risk():
+    facts = facts_for(myeloma(), fish("72824-6", False), fish("72726-3", False))
+    assert facts.high_risk is False
+
+
+def test_nothing_on_file_is_unknown():
+    facts = facts_for(myeloma())
+    assert facts.high_risk is None and not facts.cytogenetics_on_file
+    assert facts.missing_cytogenetics == ("del17p", "t4_14", "t14_16", "gain1q")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("negative for t(11;14)", [("t11_14", False)]),
+    ("no del(17p)", [("del17p", False)]),
+    ("t(4;14) not detected", [("t4_14", False)]),
+    ("t(11;14) detected; no del(17p)", [("t11_14", True), ("del17p", False)]),
+    ("Negative for del(17p) and t(4;14).", [("del17p", False), ("t4_14", False)]),
+    ("17p deletion in 40% of nuclei", [("del17p", True)]),
+    ("TP53 deletion present", [("del17p", True)]),
+    ("1q21 gain (3 copies)", [("gain1q", True)]),
+    ("amp(1q) detected", [("gain1q", True)]),
+    ("+1q", [("gain1q", True)]),
+    ("gain(1q) not detected", [("gain1q", False)]),
+    ("t(14;16) positive", [("t14_16", True)]),
+])
+def test_narrative_negation(text, expected):
+    assert narrative_findings(text) == expected
+
+
+def test_narrative_observation_feeds_facts():
+    facts = facts_for(myeloma(), fish_narrative("t(11;14) not detected; no del(17p); 1q21 gain detected"))
+    assert facts.high_risk is True and not facts.t11_14_positive
+    assert facts.missing_cytogenetics == ("t4_14", "t14_16")
+
+
+def test_diagnostic_report_conclusion():
+    report = {"resourceType": "DiagnosticReport", "id": "dr1", "status": "final", "subject": {"reference": f"Patient/{PATIENT_ID}"},
+              "effectiveDateTime": day(-800), "conclusion": "FISH: t(11;14) positive. No high-risk abnormality: del(17p) negative."}
+    facts = facts_for(myeloma(), report)
+    assert facts.t11_14_positive and facts.high_risk is False
+    assert any(r.evidence.resource_type == "DiagnosticReport" for r in facts.cytogenetics)
