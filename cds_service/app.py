@@ -25,9 +25,11 @@ from cds_service import schemas
 from cds_service.config import Settings
 from cds_service.errors import CdsHttpError, operation_outcome
 from cds_service.logging_json import configure_logging
+from cds_service.observability import init_observability, record_feedback
+from cds_service.observability.audit import record_hook_response
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.services import discovery_document
-from cds_service.store import FeedbackError, Store
+from cds_service.store import FeedbackError, Store, resolve_audit_salt
 
 log = logging.getLogger("cds_service.http")
 
@@ -72,6 +74,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _register_request_hooks(app)
     _register_routes(app, state)
     _register_error_handlers(app)
+    init_observability(
+        app,
+        readiness_checks={"knowledge_base": lambda: state.pipeline.kb is not None, "store": state.store.ping},
+    )
     log.info("service configured", extra={"event": "startup", "env": settings.env})
     return app
 
@@ -144,6 +150,10 @@ def _register_routes(app: Flask, state: AppState) -> None:
         g.fetches = result.gather.fetches
         g.fetch_errors = result.gather.fetch_errors
         g.outcome = "handler_error" if result.handler_failed else "ok"
+        # Metrics and the audit row; never raises (an audit failure is logged and counted).
+        record_hook_response(
+            state.store, resolve_audit_salt(state.settings.audit_salt, state.settings.database_url), result
+        )
         return json_response(result.response)
 
     @app.post("/cds-services/<service_id>/feedback")
@@ -158,6 +168,7 @@ def _register_routes(app: Flask, state: AppState) -> None:
             stored = state.store.record_feedback(service.id, document["feedback"])
         except FeedbackError as exc:
             raise CdsHttpError(400, str(exc)) from None
+        record_feedback(service.id, document["feedback"])
         g.outcome = f"stored {stored} of {len(document['feedback'])}"
         return Response(status=200)
 

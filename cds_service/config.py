@@ -51,6 +51,9 @@ class Settings:
     trusted_issuers: str | None = None  # path of the trusted-issuer JSON file
     jwt_algorithms: tuple[str, ...] = DEFAULT_JWT_ALGORITHMS
     jwt_leeway_s: int = DEFAULT_JWT_LEEWAY_S
+    # Key of the patient-id hash in the audit trail; unset = derived from DATABASE_URL (development
+    # only, not secret): see cds_service.store.resolve_audit_salt and README "Operations".
+    audit_salt: str | None = None
 
     @property
     def production(self) -> bool:
@@ -97,6 +100,7 @@ class Settings:
             jwt_leeway_s=_non_negative_int(
                 text("RRMM_CDS_JWT_LEEWAY_S"), "RRMM_CDS_JWT_LEEWAY_S", DEFAULT_JWT_LEEWAY_S
             ),
+            audit_salt=text("RRMM_CDS_AUDIT_SALT"),
         )
 
 

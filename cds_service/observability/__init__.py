@@ -5,7 +5,7 @@ from cds_service.observability.metrics import (
     record_auth_failure,
     record_cards,
     record_feedback,
-    record_fetch_error,
+    record_fetch_errors,
 )
 
 __all__ = [
@@ -14,5 +14,5 @@ __all__ = [
     "record_auth_failure",
     "record_cards",
     "record_feedback",
-    "record_fetch_error",
+    "record_fetch_errors",
 ]

@@ -20,10 +20,13 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cds_service.observability import metrics
 from cds_service.store import AuditCard, AuditEntry, Store, hash_patient_id
+
+if TYPE_CHECKING:
+    from cds_service.pipeline import HookResult
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +132,21 @@ def _most_common(values: Iterable[str]) -> str | None:
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     return max(counts, key=counts.__getitem__) if counts else None
+
+
+def record_hook_response(store: Store | None, audit_salt: str, result: HookResult) -> None:
+    """After a hook call: count its cards and fetch errors, and write its audit row."""
+    service_id = result.service.id
+    cards = result.response.get("cards", [])
+    metrics.record_cards(service_id, cards)
+    if result.gather.fetch_errors:
+        metrics.record_fetch_errors(service_id, result.gather.fetch_errors)
+    record_response_audit(
+        store,
+        service_id=service_id,
+        hook_instance=result.hook_instance,
+        patient_id=result.patient_id,
+        salt=audit_salt,
+        cards=cards,
+        duration_ms=result.gather_ms + result.rules_ms,
+    )

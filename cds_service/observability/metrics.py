@@ -47,8 +47,8 @@ CARDS = Counter(
 )
 FETCH_ERRORS = Counter(
     "rrmm_cds_fetch_errors_total",
-    "Failed FHIR fetches (after retries), by reason (timeout, connection, status, budget, invalid).",
-    ["reason"],
+    "Failed FHIR fetches (after retries) while answering a hook call, by service id.",
+    ["service"],
 )
 AUTH_FAILURES = Counter(
     "rrmm_cds_auth_failures_total",
@@ -88,16 +88,20 @@ def record_cards(service_id: str, cards: Iterable[Mapping[str, Any]]) -> None:
         CARDS.labels(service=_bounded(service_id), topic=_bounded(card_topic(card) or _NO_TOPIC)).inc()
 
 
-def record_fetch_error(reason: str) -> None:
-    FETCH_ERRORS.labels(reason=_bounded(reason)).inc()
+def record_fetch_errors(service_id: str, count: int = 1) -> None:
+    FETCH_ERRORS.labels(service=_bounded(service_id)).inc(count)
 
 
 def record_auth_failure(reason: str) -> None:
     AUTH_FAILURES.labels(reason=_bounded(reason)).inc()
 
 
-def record_feedback(service_id: str, outcome: str) -> None:
-    FEEDBACK_ITEMS.labels(service=_bounded(service_id), outcome=_bounded(outcome)).inc()
+def record_feedback(service_id: str, items: Iterable[Mapping[str, Any]]) -> None:
+    """Count received feedback items by outcome (schema-validated: accepted | overridden)."""
+    for item in items:
+        outcome = item.get("outcome")
+        label = outcome if outcome in ("accepted", "overridden") else "other"
+        FEEDBACK_ITEMS.labels(service=_bounded(service_id), outcome=label).inc()
 
 
 def card_topic(card: Mapping[str, Any]) -> str | None:

@@ -11,7 +11,7 @@ from cds_service.observability import (
     init_observability,
     record_auth_failure,
     record_cards,
-    record_fetch_error,
+    record_fetch_errors,
 )
 
 
@@ -112,9 +112,37 @@ def test_cards_fetch_errors_and_auth_failures_are_counted() -> None:
             {"source": {"label": "x"}},
         ],
     )
-    record_fetch_error("timeout")
+    record_fetch_errors("svc-x", 2)
     record_auth_failure("expired")
     assert _sample(client, "rrmm_cds_cards_total", service="svc-x", topic="supportive-care") == before + 2
     assert _sample(client, "rrmm_cds_cards_total", service="svc-x", topic="none") >= 1
-    assert _sample(client, "rrmm_cds_fetch_errors_total", reason="timeout") >= 1
+    assert _sample(client, "rrmm_cds_fetch_errors_total", service="svc-x") >= 2
     assert _sample(client, "rrmm_cds_auth_failures_total", reason="expired") >= 1
+
+
+def test_401_responses_count_as_auth_failures() -> None:
+    app = _make_app()
+
+    @app.get("/cds-services")
+    def discovery():
+        from flask import g
+
+        g.auth_failure_reason = "expired"
+        return "", 401
+
+    client = app.test_client()
+    before = _sample(client, "rrmm_cds_auth_failures_total", reason="expired")
+    client.get("/cds-services")
+    assert _sample(client, "rrmm_cds_auth_failures_total", reason="expired") == before + 1
+
+
+def test_feedback_items_counted_by_outcome() -> None:
+    from cds_service.observability import record_feedback
+
+    client = _make_app().test_client()
+    before = _sample(client, "rrmm_cds_feedback_items_total", service="svc-f", outcome="overridden")
+    record_feedback("svc-f", [{"outcome": "overridden"}, {"outcome": "accepted"}, {"outcome": "??"}])
+    assert (
+        _sample(client, "rrmm_cds_feedback_items_total", service="svc-f", outcome="overridden") == before + 1
+    )
+    assert _sample(client, "rrmm_cds_feedback_items_total", service="svc-f", outcome="other") >= 1
