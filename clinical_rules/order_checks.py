@@ -252,8 +252,9 @@ class _Checker:
             return None
         age = self.facts.age
         detail = f"{draft.dose.value:g} mg weekly drafted at age {age}: reduce to {target.value:g} mg weekly"
-        notes = [f"Age {age} (> 75): dexamethasone {target.value:g} mg weekly instead of 40 mg (03 §4, §5; label)."]
-        notes += [f"Adjustment: {a}." for a in target.adjustments]
+        notes = [f"Age {age}: dexamethasone {target.value:g} mg weekly instead of {draft.dose.value:g} mg "
+                 "(03 §4, §5; label)."]
+        notes += [f"Knowledge base: {a}." for a in target.adjustments]
         used = [FactUsed(f"Age {age} years" + (f" (born {self.facts.birth_date.isoformat()})"
                                                 if self.facts.birth_date else ""))]
         # Keep the drafted schedule; only the amount changes.
@@ -272,8 +273,8 @@ class _Checker:
         used = [FactUsed("Peripheral neuropathy", self.facts.neuropathy.evidence)]
         change = DraftChange(dose=target, route="subcutaneous", description="Give bortezomib subcutaneously")
         return self._finding("O9", draft, "", notes, used, drug="bortezomib",
-                             fixes=(Fix("update", f"Change to subcutaneous: {target.text}", draft=draft,
-                                        change=change),))
+                             fixes=(Fix("update", f"Give subcutaneously, {target.value:g} {target.unit} "
+                                                      f"{_dose_schedule(target)}", draft=draft, change=change),))
 
     # -- O3, O4, O5 and the other 03 §4 triggers -------------------------------------------------
     def _supportive_findings(self) -> list[OrderFinding]:
@@ -295,14 +296,16 @@ class _Checker:
         check_id = _GROUP_CHECKS.get(group, "S4")
         config = self.config[check_id]
         trigger = ", ".join(dict.fromkeys(t for m in options for t in m.trigger_drugs)) or "drafted therapy"
-        names = " or ".join(m.label for m in options)
+        need = options[0].label.split(": ", 1)[0]  # the need's label ("Pneumocystis prophylaxis")
+        drugs = " or ".join(m.drug for m in options if m.drug)
+        names = drugs if check_id != "S4" else (f"{need}: {drugs}" if drugs else need)
         services_only = all(m.kind == "service" for m in options)
         indicator = config.get("service_indicator", config["indicator"]) if services_only else config["indicator"]
         # Medication options of one need are alternatives; tests (echo + ECG) are all wanted.
         alternatives = not services_only and len(options) > 1
         fixes = tuple(Fix("create", m.label, measure=m) for m in options)
         notes = list(dict.fromkeys(m.reason for m in options))
-        used = [FactUsed(f"Drafted: {trigger}")]
+        used = [FactUsed(f"Drafted: {trigger}"), *_supportive_facts(group, self.facts)]
         summary = config["summary"].format(drug=_capitalise(trigger), detail=names)
         return OrderFinding(
             check_id=check_id, title=config["title"], topic=config["topic"], indicator=indicator,
@@ -430,6 +433,33 @@ def _refractory_fact(drug: str, history: Any) -> FactUsed:
         label += f" — while on {drug} since {exposure.start.isoformat()} ({state})"
         evidence += exposure.evidence
     return FactUsed(label, tuple(evidence))
+
+
+def _supportive_facts(group: str, facts: PatientFacts) -> list[FactUsed]:
+    """What the patient's record says about the need (the rule itself is supportive.py's)."""
+    current = sorted(facts.current_drugs())
+    taking = f"current drugs on record: {', '.join(current)}" if current else "no current drugs on record"
+    if group == "vte-prophylaxis":
+        vte = facts.vte_history
+        history = FactUsed("Prior venous thromboembolism", vte.evidence) if vte.present else FactUsed(
+            "No prior venous thromboembolism on record")
+        return [history, FactUsed(f"No anticoagulant or aspirin current or drafted ({taking})")]
+    if group == "zoster-prophylaxis":
+        return [FactUsed(f"No antiviral current or drafted ({taking})")]
+    if group == "antiemetic":
+        return [FactUsed(f"No 5-HT3 antiemetic current or drafted ({taking})")]
+    if group == "pjp-prophylaxis":
+        return [FactUsed(f"No Pneumocystis prophylaxis current or drafted ({taking})")]
+    if group == "cardiac-baseline":
+        lvef = facts.lvef_percent
+        return [FactUsed(f"Latest LVEF {lvef.value:g} % on {lvef.date.isoformat()} (older than 6 months)",
+                         (lvef.evidence,)) if lvef else FactUsed("No LVEF on record")]
+    if group == "type-and-screen":
+        return [FactUsed("No earlier daratumumab or isatuximab exposure on record: first anti-CD38 antibody")]
+    if group == "immunoglobulin" and facts.igg_mg_dl is not None:
+        igg = facts.igg_mg_dl
+        return [FactUsed(f"IgG {igg.value:g} mg/dL on {igg.date.isoformat()}", (igg.evidence,))]
+    return []
 
 
 def _renal_facts(facts: PatientFacts) -> list[FactUsed]:
