@@ -1,0 +1,154 @@
+"""``rrmm-cds fixtures``: the sample patients (``cds_service/samples``) for integration work.
+
+- ``fixtures list`` — the personas, their patient ids and what the service should say.
+- ``fixtures load --fhir-server URL [--token T]`` — upload every persona (or ``--only`` some) to a
+  FHIR R4 server as one ``transaction`` Bundle each. Entries are ``PUT Type/id``, so loading again
+  overwrites instead of duplicating. Dates are shifted to today (or ``--date``) on the way.
+- ``fixtures request ID --hook HOOK`` — print a CDS Hooks request for a persona (prefetch filled
+  from the chart unless ``--no-prefetch``), ready for ``rrmm-cds call -`` or ``curl``.
+
+The token is sent as ``Authorization: Bearer`` and never printed; ``RRMM_CDS_FIXTURES_TOKEN``
+may hold it instead of the command line (which other users of the machine can see).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from urllib.parse import urlsplit
+
+import requests
+
+from cds_service import samples
+from cds_service.services import SERVICES
+
+TOKEN_ENV = "RRMM_CDS_FIXTURES_TOKEN"
+UPLOAD_TIMEOUT_SECONDS = 120.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("fixtures", help="list sample patients, upload them to a FHIR server")
+    actions = parser.add_subparsers(dest="fixtures_command", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", help="list the sample patients")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(func=run_list)
+
+    load = actions.add_parser("load", help="upload the sample patients to a FHIR R4 server (idempotent)")
+    load.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://127.0.0.1:8103/fhir/R4")
+    load.add_argument("--token", default=None, help=f"bearer token for the FHIR server (or env {TOKEN_ENV})")
+    load.add_argument("--only", nargs="+", metavar="ID", help="load only these personas")
+    load.add_argument("--date", type=date.fromisoformat, default=None,
+                      help="shift the charts to this date YYYY-MM-DD (default: today, UTC)")
+    load.set_defaults(func=run_load)
+
+    request = actions.add_parser("request", help="print a CDS Hooks request for one sample patient")
+    request.add_argument("persona", help="persona id (see `rrmm-cds fixtures list`)")
+    request.add_argument("--hook", choices=samples.HOOKS, default="patient-view")
+    request.add_argument("--no-prefetch", action="store_true", help="send no prefetch: the service fetches")
+    request.add_argument("--fhir-server", default=None, help="fhirServer to put in the request")
+    request.add_argument("--token", default=None, help=f"fhirAuthorization access token (or env {TOKEN_ENV})")
+    request.add_argument("--date", type=date.fromisoformat, default=None,
+                         help="shift the chart to this date YYYY-MM-DD (default: today, UTC)")
+    request.set_defaults(func=run_request)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    rows = samples.personas()
+    if args.json:
+        print(json.dumps([{"id": p.id, "patientId": p.patient_id, "title": p.title, "summary": p.summary,
+                           "expect": p.expect, "draft": p.draft_label} for p in rows], indent=1))
+        return 0
+    width = max(len(p.id) for p in rows)
+    for p in rows:
+        print(f"{p.id:<{width}}  {p.patient_id:<32}  {p.title}")
+    print(f"\n{len(rows)} personas; dates are shifted from {samples.anchor().isoformat()} to the load date.")
+    return 0
+
+
+def _selected(only: list[str] | None) -> list[samples.Persona] | None:
+    if not only:
+        return list(samples.personas())
+    chosen = []
+    for persona_id in only:
+        try:
+            chosen.append(samples.persona(persona_id))
+        except samples.UnknownPersona:
+            print(f"rrmm-cds fixtures: unknown persona {persona_id!r} (see `rrmm-cds fixtures list`)",
+                  file=sys.stderr)
+            return None
+    return chosen
+
+
+def _base_url(raw: str) -> str | None:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        print("rrmm-cds fixtures: --fhir-server must be an http(s) URL", file=sys.stderr)
+        return None
+    return raw.rstrip("/")
+
+
+def run_load(args: argparse.Namespace) -> int:
+    base = _base_url(args.fhir_server)
+    chosen = _selected(args.only)
+    if base is None or chosen is None:
+        return 2
+    token = args.token or os.environ.get(TOKEN_ENV)
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    today = args.date or samples.utc_today()
+    failures = 0
+    with requests.Session() as session:
+        for persona in chosen:
+            transaction = samples.bundle(persona, today)
+            try:
+                response = session.post(base, data=json.dumps(transaction), headers=headers,
+                                        timeout=UPLOAD_TIMEOUT_SECONDS)
+            except requests.RequestException as exc:
+                print(f"FAIL {persona.id}: cannot reach the FHIR server ({type(exc).__name__})", file=sys.stderr)
+                return 1
+            if response.ok:
+                print(f"loaded {persona.id:<24} {len(transaction['entry']):>4} resources  "
+                      f"Patient/{persona.patient_id}")
+            else:
+                failures += 1
+                print(f"FAIL {persona.id}: HTTP {response.status_code} {_diagnostics(response)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _diagnostics(response: requests.Response) -> str:
+    """The FHIR server's own explanation (OperationOutcome), shortened for one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    issues = body.get("issue") if isinstance(body, dict) else None
+    if isinstance(issues, list):
+        texts = [str(i.get("diagnostics") or i.get("details", {}).get("text") or i.get("code"))
+                 for i in issues if isinstance(i, dict)]
+        return "; ".join(texts)[:300]
+    return json.dumps(body)[:300]
+
+
+def run_request(args: argparse.Namespace) -> int:
+    chosen = _selected([args.persona])
+    if chosen is None:
+        return 2
+    service = next(s for s in SERVICES.values() if s.hook == args.hook)
+    fhir_server = _base_url(args.fhir_server) if args.fhir_server else None
+    if args.fhir_server and fhir_server is None:
+        return 2
+    request = samples.hook_request(
+        chosen[0],
+        args.hook,
+        args.date or samples.utc_today(),
+        prefetch_templates=None if args.no_prefetch else service.prefetch,
+        fhir_server=fhir_server,
+        fhir_token=args.token or os.environ.get(TOKEN_ENV),
+    )
+    print(json.dumps(request, indent=1))
+    return 0
