@@ -27,7 +27,9 @@ from cds_service.errors import CdsHttpError, operation_outcome
 from cds_service.logging_json import configure_logging
 from cds_service.observability import init_observability, record_feedback
 from cds_service.observability.audit import record_hook_response
+from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
+from cds_service.security.client_auth import install_client_auth
 from cds_service.services import discovery_document
 from cds_service.store import FeedbackError, Store, resolve_audit_salt
 
@@ -72,7 +74,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["rrmm_cds"] = state
     _register_request_hooks(app)
+    # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).
+    install_client_auth(app, settings, state.store)
     _register_routes(app, state)
+    register_openapi(app, [service["id"] for service in discovery_document()["services"]])
     _register_error_handlers(app)
     init_observability(
         app,

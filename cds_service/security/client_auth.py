@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from flask import Flask, Response, g, request
 
+from cds_service.config import ConfigError
 from cds_service.security.issuers import IssuerConfigError, load_trusted_issuers
 from cds_service.security.jwt_auth import (
     AuthenticationFailed,
@@ -39,7 +40,7 @@ _UNAUTHORIZED_BODY = orjson.dumps(
 )
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(ConfigError):
     """Client authentication is configured in a way the service must not start with."""
 
 
