@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # Expired jti rows are swept at most this often per process (a sweep is one indexed DELETE).
 _JTI_PURGE_INTERVAL_S = 60.0
+# Key columns are bounded; longer client-chosen values are stored by their digest instead.
+_MAX_KEY_LENGTH = 200
+_MAX_CARD_UUID_LENGTH = 200
 
 
 class FeedbackError(ValueError):
@@ -162,6 +165,7 @@ class Store:
     def claim_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         """Remember a token id until it expires; False means it was already used (a replay)."""
         now = datetime.now(UTC)
+        issuer, jti = _bounded_key(issuer), _bounded_key(jti)
         with self.engine.begin() as connection:
             # A row left over from an earlier, already expired token does not block this one.
             connection.execute(
@@ -215,6 +219,8 @@ def _feedback_row(service_id: str, item: Mapping[str, Any]) -> dict[str, Any]:
     outcome = item.get("outcome")
     if not isinstance(card_uuid, str) or not card_uuid:
         raise FeedbackError("feedback item needs a 'card' uuid")
+    if len(card_uuid) > _MAX_CARD_UUID_LENGTH:
+        raise FeedbackError("feedback 'card' is not a card uuid")
     if not isinstance(outcome, str) or not outcome:
         raise FeedbackError("feedback item needs an 'outcome'")
     outcome_timestamp = item.get("outcomeTimestamp")
@@ -241,6 +247,12 @@ def _feedback_row(service_id: str, item: Mapping[str, Any]) -> dict[str, Any]:
     }
     row["dedup_key"] = hashlib.sha256(orjson.dumps(row, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return row
+
+
+def _bounded_key(value: str) -> str:
+    if len(value) <= _MAX_KEY_LENGTH:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
 def _optional_text(value: Any) -> str | None:

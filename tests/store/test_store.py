@@ -221,3 +221,20 @@ def test_migrations_match_table_definitions(store: Store) -> None:
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     assert differences == []
+
+
+def test_long_client_values_are_stored(store: Store) -> None:
+    long_jti = "j" * 5000
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    assert store.claim_jti("iss", long_jti, expires)
+    assert not store.claim_jti("iss", long_jti, expires)
+    assert store.claim_jti("iss", long_jti[:-1] + "k", expires)
+    item = {
+        **_overridden("card-long", code="c" * 256),
+        "outcomeTimestamp": "2026-11-21T04:00:00." + "0" * 100 + "Z",
+    }
+    item["overrideReason"]["userComment"] = "x" * 4096
+    item["overrideReason"]["reason"]["system"] = "s" * 1024
+    assert store.record_feedback("svc", [item]) == 1
+    with pytest.raises(FeedbackError):
+        store.record_feedback("svc", [{**item, "card": "u" * 201}])
