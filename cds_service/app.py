@@ -70,8 +70,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
 
     app = Flask(__name__)
-    # Werkzeug's own limit backs up the explicit checks in _read_body (chunked bodies included).
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    # Werkzeug's own limit backs up the explicit checks in _read_json_body. One byte more than
+    # ours: Werkzeug silently truncates a chunked body at its limit, and we must see the excess.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes + 1
     app.extensions["rrmm_cds"] = state
     _register_request_hooks(app)
     # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).

@@ -1,0 +1,45 @@
+"""Fixtures for the HTTP service tests: an app on a private store, handler fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from cds_service import handlers
+from cds_service.app import create_app
+
+
+@pytest.fixture
+def app(test_settings, fixed_clock):
+    return create_app(test_settings, clock=fixed_clock)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def captured_contexts(monkeypatch) -> list[handlers.HookContext]:
+    """Replace both clinical handlers with recorders returning no cards."""
+    seen: list[handlers.HookContext] = []
+
+    def record(ctx: handlers.HookContext) -> list[dict]:
+        seen.append(ctx)
+        return []
+
+    monkeypatch.setattr(handlers, "patient_view_cards", record)
+    monkeypatch.setattr(handlers, "order_cards", record)
+    return seen
+
+
+@pytest.fixture
+def set_cards(monkeypatch) -> Callable[[Callable[[handlers.HookContext], list[dict]]], None]:
+    """Install a fake handler (for both hooks) for one test."""
+
+    def install(fake: Callable[[handlers.HookContext], list[dict]]) -> None:
+        monkeypatch.setattr(handlers, "patient_view_cards", fake)
+        monkeypatch.setattr(handlers, "order_cards", fake)
+
+    return install
