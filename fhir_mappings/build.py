@@ -16,15 +16,15 @@ from fhir_mappings.exposures import merge_exposures, read_records
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.lines import build_lines
-from fhir_mappings.observations import ECOG, IGG, PLASMA_CELLS, ObservationReader, latest
+from fhir_mappings.observations import ECOG, IGG, PLASMA_CELLS, ObservationReader
 from fhir_mappings.patient_state import (
+    RECENT_DAYS,
     body_size,
     demographics,
     heart_failure,
     is_frail,
     is_transplant_eligible,
     latest_lvef,
-    recent,
     renal_function,
     renal_notes,
 )
@@ -54,7 +54,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     demo = demographics(_patient(index, patient_id), evaluation_date)
 
     myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
-    plasma_cells = recent(reader.measurements(PLASMA_CELLS), evaluation_date)
+    plasma_cells = reader.latest(PLASMA_CELLS, RECENT_DAYS)
     pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
     if plasma_cells is not None and plasma_cells.value >= PCL_PLASMA_CELL_PERCENT:
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
@@ -79,7 +79,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     dialysis = conditions.dialysis(index, codes)
     renal = renal_function(reader, demo, dialysis, evaluation_date)
     lvef = latest_lvef(reader)
-    ecog = latest(reader.measurements(ECOG))
+    ecog = reader.latest(ECOG)
     height, weight, bsa = body_size(reader, evaluation_date)
 
     notes: list[DataNote] = [*reader.notes, *renal_notes(renal)]
@@ -135,7 +135,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         height_cm=height,
         weight_kg=weight,
         bsa_m2=bsa,
-        igg_mg_dl=latest(reader.measurements(IGG)),
+        igg_mg_dl=reader.latest(IGG),
         circulating_plasma_cells_percent=plasma_cells,
         notes=tuple(dict.fromkeys(notes)),
     )

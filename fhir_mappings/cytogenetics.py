@@ -132,6 +132,8 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
     results: list[CytogeneticResult] = []
     on_file = False
     for obs in index.of_type("Observation"):
+        if "valueString" not in obs and "valueCodeableConcept" not in obs and "valueBoolean" not in obs:
+            continue  # numeric labs and vitals (the bulk of a record) carry no FISH result
         when = effective_date(obs)
         if when is not None and when > evaluation_date:
             continue

@@ -20,6 +20,11 @@ def parse_date(value: Any) -> date | None:
         return value
     if not isinstance(value, str):
         return None
+    if len(value) >= 10 and value[4] == "-" and value[7] == "-":
+        try:  # fast path for the common full date / dateTime
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
     match = _DATE.match(value)
     if not match:
         return None

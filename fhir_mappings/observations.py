@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from fhir_mappings.dates import effective_date
@@ -34,6 +35,7 @@ class Kind:
     unit_required: bool = True
 
 
+@lru_cache(maxsize=1024)
 def _norm_unit(unit: str) -> str:
     return unit.replace(" ", "").replace("µ", "u").replace("μ", "u").lower()
 
@@ -157,6 +159,25 @@ class ObservationReader:
         if key not in self._cache:
             self._cache[key] = self._read(kind, final_only)
         return self._cache[key]
+
+    def latest(self, kind: Kind, within: int | None = None,
+               accept: Callable[[Measurement], bool] | None = None) -> Measurement | None:
+        """The most recent usable value (optionally within ``within`` days of the evaluation date).
+
+        Only the candidates from the newest backwards are converted, so a record with thousands
+        of creatinine values costs one date parse per value, not one full reading."""
+        earliest = self._evaluation_date - timedelta(days=within) if within is not None else date.min
+        dated: list[tuple[date, int, dict[str, Any]]] = []
+        for position, obs in enumerate(self.resources(kind.name)):
+            when = effective_date(obs)
+            if when is not None and earliest <= when <= self._evaluation_date:
+                dated.append((when, position, obs))
+        dated.sort(key=lambda item: (item[0], item[1]))
+        for when, _position, obs in reversed(dated):
+            measurement = self._measure(kind, obs, when)
+            if measurement is not None and (accept is None or accept(measurement)):
+                return measurement
+        return None
 
     def _read(self, kind: Kind, final_only: bool) -> list[Measurement]:
         result: list[Measurement] = []

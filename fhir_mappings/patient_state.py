@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fhir_mappings.dates import completed_years, parse_date, within_days
+from fhir_mappings.dates import completed_years, parse_date
 from fhir_mappings.facts import DataNote, Evidence, Finding, Measurement, Renal, Sex
 from fhir_mappings.observations import (
     CREATININE,
@@ -20,7 +20,6 @@ from fhir_mappings.observations import (
     WEIGHT,
     ObservationReader,
     format_number,
-    latest,
 )
 
 RECENT_DAYS = 90
@@ -46,10 +45,6 @@ def demographics(patient: dict[str, Any] | None, evaluation_date: date) -> Demog
     return Demographics(sex, birth, age)
 
 
-def recent(measurements: list[Measurement], evaluation_date: date) -> Measurement | None:
-    return latest(measurements, lambda m: within_days(m.date, evaluation_date, RECENT_DAYS))
-
-
 def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, sex: Sex) -> float | None:
     if creatinine_mg_dl <= 0 or weight_kg <= 0:
         return None
@@ -59,8 +54,8 @@ def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, sex: Se
 
 def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Finding,
                    evaluation_date: date) -> Renal:
-    creatinine = recent(reader.measurements(CREATININE), evaluation_date)
-    weight = recent(reader.measurements(WEIGHT), evaluation_date)
+    creatinine = reader.latest(CREATININE, RECENT_DAYS)
+    weight = reader.latest(WEIGHT, RECENT_DAYS)
     notes: list[str] = []
     evidence: list[Evidence] = list(dialysis.evidence)
     if creatinine is not None and weight is not None and demo.age is not None:
@@ -75,8 +70,7 @@ def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Find
         notes.append(f"no weight within {RECENT_DAYS} days")
     if demo.age is None:
         notes.append("age unknown")
-    fallback = _latest_of(recent(reader.measurements(EGFR), evaluation_date),
-                          recent(reader.measurements(CREATININE_CLEARANCE), evaluation_date))
+    fallback = _latest_of(reader.latest(EGFR, RECENT_DAYS), reader.latest(CREATININE_CLEARANCE, RECENT_DAYS))
     if fallback is not None:
         kind, measurement = fallback
         notes.append(f"{'eGFR' if kind == 'egfr' else 'measured CrCl'} used instead of Cockcroft-Gault")
@@ -104,7 +98,7 @@ def heart_failure(condition_finding: Finding, lvef: Measurement | None) -> Findi
 
 
 def latest_lvef(reader: ObservationReader) -> Measurement | None:
-    return latest(reader.measurements(LVEF))
+    return reader.latest(LVEF)
 
 
 def is_frail(ecog: Measurement | None, age: int | None) -> bool:
@@ -121,8 +115,8 @@ def is_transplant_eligible(ecog: Measurement | None, age: int | None) -> bool:
 
 def body_size(reader: ObservationReader, evaluation_date: date) -> tuple[Measurement | None, Measurement | None, float | None]:
     """(height any date, weight within 90 days, Mosteller BSA)."""
-    height = latest(reader.measurements(HEIGHT), lambda m: m.value > 0)
-    weight = recent(reader.measurements(WEIGHT), evaluation_date)
+    height = reader.latest(HEIGHT, accept=lambda m: m.value > 0)
+    weight = reader.latest(WEIGHT, RECENT_DAYS)
     bsa = None
     if height is not None and weight is not None and weight.value > 0:
         bsa = round(math.sqrt(height.value * weight.value / 3600), 2)

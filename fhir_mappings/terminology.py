@@ -30,6 +30,7 @@ CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 # A name must not be glued to a letter or digit on either side ("heparin" is not in "heparinoid").
 _LEFT_BOUNDARY = r"(?<![0-9A-Za-z])"
 _RIGHT_BOUNDARY = r"(?![0-9A-Za-z])"
+_TEXT_CACHE_SIZE = 4096
 
 
 def _load_json(name: str) -> dict[str, Any]:
@@ -134,6 +135,7 @@ class DrugCatalog:
                 by_name.setdefault(name.lower(), drug)
         self._by_name = by_name
         self._pattern = phrase_pattern(by_name)
+        self._text_cache: dict[str, tuple[Drug, ...]] = {}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DrugCatalog:
@@ -166,6 +168,15 @@ class DrugCatalog:
         """Every drug named in ``text`` (in order of appearance, each once)."""
         if not isinstance(text, str) or not text or self._pattern is None:
             return ()
+        cached = self._text_cache.get(text)
+        if cached is None:
+            cached = self._scan(text)
+            if len(self._text_cache) < _TEXT_CACHE_SIZE:  # the same product names repeat per dose
+                self._text_cache[text] = cached
+        return cached
+
+    def _scan(self, text: str) -> tuple[Drug, ...]:
+        assert self._pattern is not None
         found: dict[str, Drug] = {}
         for match in self._pattern.finditer(text):
             drug = self._by_name.get(match.group(0).lower())
