@@ -11,10 +11,12 @@ read is left ``None`` rather than guessed, and nothing here ever raises on malfo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fhir_mappings.index import ResourceIndex
+from fhir_mappings.medication import medication_concepts
 from fhir_mappings.terminology import Drug, DrugCatalog
 
 Route = Literal["oral", "subcutaneous", "intravenous"]
@@ -161,8 +163,10 @@ def read_draft_orders(
 def read_draft_order(
     resource: dict[str, Any], catalog: DrugCatalog, index: ResourceIndex | None = None
 ) -> DraftOrder:
-    medication_texts = list(_medication_texts(resource, index))
-    drugs = _drugs(resource, catalog, index)
+    # The same reading as the medication history: coded, text, contained or referenced Medication.
+    concepts = medication_concepts(resource, index)
+    medication_texts = list(_medication_texts(concepts))
+    drugs = _drugs(concepts, catalog)
     dosage = _first_dosage(resource)
     dosage_text = _text(dosage.get("text")) if dosage else ""
     all_text = " ".join(t for t in (dosage_text, _text(dosage.get("patientInstruction")) if dosage else "") if t)
@@ -193,49 +197,16 @@ def _resources(value: Any) -> list[dict[str, Any]]:
 
 
 # -- the drug ------------------------------------------------------------------------------------
-def _medication_concepts(resource: dict[str, Any], index: ResourceIndex | None) -> list[Any]:
-    """The CodeableConcepts naming the drug: medicationCodeableConcept, or the referenced
-    Medication's code and ingredients (contained first, then the request's index)."""
-    concepts: list[Any] = []
-    if isinstance(resource.get("medicationCodeableConcept"), dict):
-        concepts.append(resource["medicationCodeableConcept"])
-    medication = _referenced_medication(resource, index)
-    if medication is not None:
-        concepts.append(medication.get("code"))
-        for ingredient in medication.get("ingredient") or ():
-            if isinstance(ingredient, dict):
-                concepts.append(ingredient.get("itemCodeableConcept"))
-    ref = resource.get("medicationReference")
-    if isinstance(ref, dict) and isinstance(ref.get("display"), str):
-        concepts.append({"text": ref["display"]})
-    return concepts
-
-
-def _referenced_medication(resource: dict[str, Any], index: ResourceIndex | None) -> dict[str, Any] | None:
-    ref = resource.get("medicationReference")
-    if not isinstance(ref, dict):
-        return None
-    text = ref.get("reference")
-    if isinstance(text, str) and text.startswith("#"):
-        for contained in resource.get("contained") or ():
-            if isinstance(contained, dict) and contained.get("id") == text[1:]:
-                return contained
-        return None
-    return index.resolve(ref, resource) if index is not None else None
-
-
-def _drugs(resource: dict[str, Any], catalog: DrugCatalog, index: ResourceIndex | None) -> tuple[Drug, ...]:
+def _drugs(concepts: list[Any], catalog: DrugCatalog) -> tuple[Drug, ...]:
     found: dict[str, Drug] = {}
-    for concept in _medication_concepts(resource, index):
+    for concept in concepts:
         for drug in catalog.identify_concept(concept):
             found.setdefault(drug.generic, drug)
     return tuple(found.values())
 
 
-def _medication_texts(resource: dict[str, Any], index: ResourceIndex | None):
-    for concept in _medication_concepts(resource, index):
-        if not isinstance(concept, dict):
-            continue
+def _medication_texts(concepts: list[Any]) -> Iterator[str]:
+    for concept in concepts:
         text = _text(concept.get("text"))
         if text:
             yield text
