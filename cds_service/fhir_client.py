@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 import requests
 
+from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS, CircuitBreakers
+
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -62,6 +64,7 @@ class FhirClient:
         budget: float,
         session: requests.Session | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._base = urlsplit(self.base_url)
@@ -72,6 +75,8 @@ class FhirClient:
         self._monotonic = monotonic
         self._deadline = monotonic() + budget
         self._session = session or requests.Session()
+        # Shared by every call to this server in the process: a failing server is skipped fast.
+        self._breaker = (breakers or FHIR_SERVER_BREAKERS).for_server(self.base_url)
         # Never pick up proxies or ~/.netrc credentials from the environment.
         self._session.trust_env = False
         self.requests_made = 0
@@ -148,9 +153,13 @@ class FhirClient:
             if attempt:
                 pause = min(_BACKOFF_SECONDS * 2 ** (attempt - 1), remaining / 2)
                 time.sleep(pause)
+            if not self._breaker.allow():
+                self.errors += 1
+                raise FhirError("FHIR server skipped after repeated failures (circuit open)")
             try:
                 response = self._send(url, min(self._timeout, max(self._remaining(), 0.01)))
             except requests.RequestException as exc:
+                self._breaker.record_failure()
                 self.errors += 1
                 last_error = type(exc).__name__
                 log.warning(
@@ -164,6 +173,7 @@ class FhirClient:
                 )
                 continue
             if response.status_code in _RETRY_STATUSES:
+                self._breaker.record_failure()
                 self.errors += 1
                 last_error = f"HTTP {response.status_code}"
                 log.warning(
@@ -177,6 +187,7 @@ class FhirClient:
                 )
                 response.close()
                 continue
+            self._breaker.record_success()
             return response
         raise FhirError(f"FHIR server unavailable ({last_error})")
 
