@@ -108,6 +108,12 @@ def _apply_dose(dosage: dict[str, Any], draft: DraftOrder, dose: Dose, *, amount
         dosage["text"] = _DOSE_IN_TEXT.sub(lambda m: f"{dose.value:g}{m.group(2)}{m.group(3)}", old_text, count=1)
         if draft.timing is None:
             dosage["timing"] = _timing(dosage.get("timing"), dose)
+        elif draft.timing.source == "text":
+            # The schedule was only written in text: carry it as structured timing too.
+            timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
+            dosage["timing"] = {**timing, "repeat": {"frequency": draft.timing.frequency,
+                                                     "period": draft.timing.period,
+                                                     "periodUnit": draft.timing.period_unit}}
         return
     dosage["text"] = dose.text
     dosage["timing"] = _timing(dosage.get("timing"), dose)

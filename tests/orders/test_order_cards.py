@@ -130,3 +130,14 @@ def test_no_finding_no_cards() -> None:
     patient = facts(**taking("aspirin", "acyclovir", "daratumumab"), anti_cd38_exposed=True)
     assert cards_for([draft("d-dara", DARA, 1800, period_unit="wk"), draft("d-len", LEN, 25),
                       draft("d-dex", DEX, 40, period_unit="wk")], patient) == []
+
+
+def test_o7_on_a_text_only_draft_adds_structured_dose_and_timing() -> None:
+    drafts = [draft("d-dex", "Decadron", text="dexamethasone 40 mg PO once weekly"), draft("d-pom", POM, 4),
+              draft("d-btz", BTZ, 1.3, "mg/m2", period_unit="wk", route="SC")]
+    (card,) = cards_for(drafts, facts(**taking("aspirin", "acyclovir"), age=77))
+    dosage = actions(card)[0]["resource"]["dosageInstruction"][0]
+    assert dosage["text"] == "dexamethasone 20 mg PO once weekly"
+    assert dosage["doseAndRate"][0]["doseQuantity"]["value"] == 20
+    assert dosage["timing"]["repeat"] == {"frequency": 1, "period": 1.0, "periodUnit": "wk"}
+    validate(actions(card)[0]["resource"])
