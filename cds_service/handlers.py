@@ -60,7 +60,7 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
     from fhir_mappings import build_facts
     from fhir_mappings.draft_orders import read_draft_orders
 
-    drafts = read_draft_orders(ctx.context.get("draftOrders"), index=ctx.index)
+    drafts = read_draft_orders(ctx.context.get("draftOrders"), index=ctx.index, patient_id=ctx.patient_id)
     judged = selected_drafts(drafts, ctx.context.get("selections")) if ctx.hook == "order-select" else drafts
     if not judged:
         return []

@@ -22,6 +22,7 @@ from fhir_mappings.terminology import Drug, DrugCatalog
 Route = Literal["oral", "subcutaneous", "intravenous"]
 PeriodUnit = Literal["h", "d", "wk"]
 
+_VOID_STATUSES = frozenset({"entered-in-error", "cancelled"})
 _HOURS_PER_UNIT: dict[str, float] = {"h": 1.0, "d": 24.0, "wk": 168.0}
 # FHIR Timing period units we can compare; months/years are too coarse to check a dose rate.
 _FHIR_PERIOD_UNITS: dict[str, PeriodUnit] = {"h": "h", "d": "d", "wk": "wk"}
@@ -144,17 +145,22 @@ def read_draft_orders(
     draft_orders: Any,
     catalog: DrugCatalog | None = None,
     index: ResourceIndex | None = None,
+    patient_id: str | None = None,
 ) -> tuple[DraftOrder, ...]:
     """Every draft MedicationRequest in ``context.draftOrders`` (a Bundle, typed or not, a list,
-    or a single resource), in order, de-duplicated by id. Other resource types (ServiceRequest
-    drafts...) and MedicationRequests without an id (a fix could not target them) are skipped."""
+    or a single resource), in order, de-duplicated by id. Skipped: other resource types
+    (ServiceRequest drafts...), MedicationRequests without an id (a fix could not target them),
+    entered-in-error / cancelled ones, and, when ``patient_id`` is given, drafts whose subject is
+    another patient."""
     catalog = catalog or DrugCatalog.default()
     orders: dict[str, DraftOrder] = {}
     for resource in _resources(draft_orders):
-        if resource.get("resourceType") != "MedicationRequest":
+        if resource.get("resourceType") != "MedicationRequest" or resource.get("status") in _VOID_STATUSES:
             continue
         rid = resource.get("id")
         if not isinstance(rid, str) or not rid.strip() or rid in orders:
+            continue
+        if patient_id is not None and not _for_patient(resource, patient_id):
             continue
         orders[rid] = read_draft_order(resource, catalog, index)
     return tuple(orders.values())
@@ -180,6 +186,18 @@ def read_draft_order(
         route=_coded_route(dosage) or _text_route(all_text) or _text_route(" ".join(medication_texts)),
         resource=resource,
     )
+
+
+def _for_patient(resource: dict[str, Any], patient_id: str) -> bool:
+    """False only when the subject clearly names another Patient ("Patient/<other>")."""
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not isinstance(reference, str):
+        return True
+    parts = [p for p in reference.split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return not (len(parts) >= 2 and parts[-2] == "Patient" and parts[-1] != patient_id)
 
 
 # -- collecting resources ------------------------------------------------------------------------

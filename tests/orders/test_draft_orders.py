@@ -160,3 +160,13 @@ def test_combination_product_names_every_ingredient() -> None:
     (order,) = read_draft_orders([draft("c", {"text": "daratumumab and hyaluronidase-fihj 1,800 mg/15 mL"})])
     assert order.generics == ("daratumumab",)
     assert order.dose.value == 1800.0
+
+
+def test_other_patients_and_void_drafts_are_skipped() -> None:
+    mine = draft("a", {"text": "aspirin"}, subject={"reference": "Patient/p1"})
+    other = draft("b", {"text": "lenalidomide"}, subject={"reference": "https://ehr/fhir/Patient/p2"})
+    void = draft("c", {"text": "heparin"})
+    void["status"] = "entered-in-error"
+    unknown_subject = draft("d", {"text": "acyclovir"}, subject={"reference": "#pt"})
+    orders = read_draft_orders([mine, other, void, unknown_subject], patient_id="p1")
+    assert [o.resource_id for o in orders] == ["a", "d"]
