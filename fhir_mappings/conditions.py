@@ -16,6 +16,8 @@ from fhir_mappings.terminology import Codes, ConceptMatcher, concept_codings, co
 _INACTIVE = frozenset({"resolved", "inactive", "remission"})
 # "Hemodialysis" and "haemodialysis" name dialysis inside one word, so no left word boundary.
 _DIALYSIS_TEXT = re.compile(r"dialysis|end[\s-]stage\s+renal", re.IGNORECASE)
+_DENIAL = re.compile(r"\bfamily\s+history\b|\bno\s+(?:history|evidence)\s+of\b|\brule[sd]?[\s-]out\b|\br/o\b|"
+                     r"\bnegative\s+for\b|\bscreening\s+for\b", re.IGNORECASE)
 
 
 def condition_label(condition: dict[str, Any]) -> str:
@@ -42,11 +44,22 @@ def is_active(condition: dict[str, Any]) -> bool:
     return not statuses & _INACTIVE
 
 
+def text_denies(concept: Any) -> bool:
+    """The Condition's own words say it is not the patient's disease ("family history of
+    multiple myeloma", "no history of DVT", "rule out myeloma")."""
+    return any(_DENIAL.search(t) for t in concept_texts(concept))
+
+
+def matches(matcher: ConceptMatcher, concept: Any) -> bool:
+    """A code match, or a phrase match in words that do not deny the condition."""
+    return matcher.matches_code(concept) or (matcher.matches_text(concept) and not text_denies(concept))
+
+
 def find(index: ResourceIndex, matcher: ConceptMatcher, active_only: bool = False) -> Finding:
     evidence = tuple(
         condition_evidence(c)
         for c in index.of_type("Condition")
-        if matcher.matches(c.get("code")) and (not active_only or is_active(c))
+        if matches(matcher, c.get("code")) and (not active_only or is_active(c))
     )
     return Finding(bool(evidence), evidence)
 
@@ -58,6 +71,8 @@ def dialysis(index: ResourceIndex, codes: Codes) -> Finding:
         concept = condition.get("code")
         if not is_active(condition):
             continue
-        if matcher.matches_code(concept) or any(_DIALYSIS_TEXT.search(t) for t in concept_texts(concept)):
+        if matcher.matches_code(concept) or (
+            any(_DIALYSIS_TEXT.search(t) for t in concept_texts(concept)) and not text_denies(concept)
+        ):
             evidence.append(condition_evidence(condition))
     return Finding(bool(evidence), tuple(evidence))

@@ -148,7 +148,7 @@ def record_end(resource: dict[str, Any], start: date) -> date | None:
     candidates.append(period_end(_validity(resource)))
     handed_over = parse_date(resource.get("whenHandedOver"))
     supply = _days_supply(resource)
-    if handed_over and supply is not None:
+    if handed_over and supply is not None and handed_over < date.max - timedelta(days=supply):
         candidates.append(handed_over + timedelta(days=supply))
     explicit = next((c for c in candidates if c is not None), None)
     if explicit is not None:

@@ -7,6 +7,8 @@ UCUM ``code`` first, then the human ``unit`` string, case-insensitively and igno
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -62,7 +64,8 @@ CREATININE_CLEARANCE = Kind("creatinine_clearance", "measured CrCl", "mL/min", _
     "mL/min": 1.0, "mL/min/{1.73_m2}": 1.0, "mL/min/1.73m2": 1.0,
 }))
 WEIGHT = Kind("body_weight", "weight", "kg", _factors({
-    "kg": 1.0, "g": 0.001, "[lb_av]": _LB_TO_KG, "lb": _LB_TO_KG, "lbs": _LB_TO_KG,
+    "kg": 1.0, "g": 0.001, "[lb_av]": _LB_TO_KG, "lb": _LB_TO_KG, "lbs": _LB_TO_KG, "kilogram": 1.0,
+    "kilograms": 1.0, "pound": _LB_TO_KG, "pounds": _LB_TO_KG,
 }))
 HEIGHT = Kind("body_height", "height", "cm", _factors({"cm": 1.0, "m": 100.0, "[in_i]": 2.54, "in": 2.54}))
 IGG = Kind("igg", "IgG", "mg/dL", _factors({"mg/dL": 1.0, "g/L": 100.0, "g/dL": 1000.0}))
@@ -82,17 +85,30 @@ def _quantity(resource: dict[str, Any]) -> tuple[float | None, str | None]:
     quantity = resource.get("valueQuantity")
     if not isinstance(quantity, dict):
         integer = resource.get("valueInteger")
-        if isinstance(integer, int | float) and not isinstance(integer, bool):
+        if isinstance(integer, int | float) and not isinstance(integer, bool) and math.isfinite(integer):
             return float(integer), None
         return None, None
     value = quantity.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None, None
     for key in ("code", "unit"):
         unit = quantity.get(key)
         if isinstance(unit, str) and unit.strip():
             return float(value), unit.strip()
     return float(value), None
+
+
+_NONE_DETECTED = re.compile(r"\b(?:not\s+detected|none\s+detected|no\s+(?:m[\s-]?spike|monoclonal|paraprotein|m[\s-]?protein)"
+                            r"|negative|absent|undetectable)\b", re.IGNORECASE)
+
+
+def _reports_none(obs: dict[str, Any]) -> bool:
+    texts = [obs.get("valueString")]
+    concept = obs.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        texts.append(concept.get("text"))
+        texts += [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+    return any(isinstance(t, str) and _NONE_DETECTED.search(t) for t in texts)
 
 
 def _convert(kind: Kind, unit: str | None) -> float | None:
@@ -201,6 +217,9 @@ class ObservationReader:
                 return None
             return Measurement(float(grade), kind.unit, when, self._evidence(obs, when, f"ECOG {grade}", grade, None))
         value, unit = _quantity(obs)
+        if value is None and kind in (SERUM_M_PROTEIN, URINE_M_PROTEIN) and _reports_none(obs):
+            # "No M-spike detected": a measured zero, which matters as a nadir.
+            value, unit = 0.0, kind.unit
         if value is None:
             return None
         if unit is None and kind.unit_required:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from fhir_mappings import conditions
 from fhir_mappings.dates import effective_date, parse_date, period_start
 from fhir_mappings.facts import Evidence, Measurement, PossibleProgression, ProgressionEvent, ProgressionKind
 from fhir_mappings.index import ResourceIndex
@@ -84,7 +85,7 @@ def condition_events(index: ResourceIndex, codes: Codes, evaluation_date: date) 
                 events.append(RawEvent(when, "icd-relapse", f"relapse coded {code}", (evidence,)))
             continue
         status_codes = {code for _system, code in concept_codings(condition.get("clinicalStatus"))}
-        if "relapse" in status_codes and myeloma.matches(concept) and recorded and recorded <= evaluation_date:
+        if "relapse" in status_codes and conditions.matches(myeloma, concept) and recorded and recorded <= evaluation_date:
             evidence = Evidence("Condition", _id(condition), recorded, "myeloma clinical status: relapse", "relapse")
             events.append(RawEvent(recorded, "clinical-status-relapse", "myeloma recorded as relapsed", (evidence,)))
     return events

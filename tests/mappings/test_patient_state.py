@@ -159,3 +159,9 @@ def test_evaluation_date_is_injected():
     index.add_any([myeloma(), creatinine(1.0, "mg/dL", -10), weight(70, "kg", -10)])
     assert build_facts(index, PATIENT_ID, EVAL).renal.creatinine_mg_dl is not None
     assert build_facts(index, PATIENT_ID, date(2026, 6, 1)).renal.creatinine_mg_dl is None
+
+
+def test_condition_text_that_denies_the_disease_does_not_count():
+    assert not facts_for(condition(text="Family history of multiple myeloma")).myeloma.present
+    assert not facts_for(condition(text="No history of DVT")).vte_history.present
+    assert facts_for(condition(text="History of DVT, left leg")).vte_history.present

@@ -160,3 +160,12 @@ def test_events_more_than_30_days_apart_stay_separate():
 
 def test_events_after_evaluation_date_are_ignored():
     assert facts_for(myeloma(), disease_status(5)).progression_events == ()
+
+
+def test_m_protein_reported_as_not_detected_is_a_zero_nadir():
+    undetected = serum_m_protein(0.0, "g/dL", -150)
+    del undetected["valueQuantity"]
+    undetected["valueString"] = "No M-spike detected"
+    facts = facts_for(myeloma(), undetected, *m_protein_series({-60: 0.5, -30: 0.7}))
+    (event,) = facts.progression_events
+    assert event.date == on(-60) and "nadir 0 g/dL" in event.description

@@ -129,3 +129,18 @@ def test_no_wall_clock_dependency():
     index.add_any([myeloma(), medication_statement(LENALIDOMIDE, -100, status="active")])
     later = build_facts(index, PATIENT_ID, date(2030, 1, 1))
     assert later.exposures[0].end == date(2030, 1, 1)
+
+
+def test_non_finite_and_extreme_values_do_not_raise():
+    resources = [
+        serum_m_protein(float("nan"), "g/dL", -60), serum_m_protein(float("inf"), "g/dL", -30),
+        {"resourceType": "Observation", "code": {"coding": [{"code": "89247-1"}]}, "effectiveDateTime": "2025-01-01",
+         "valueInteger": float("nan")},
+        {"resourceType": "MedicationDispense", "medicationCodeableConcept": LENALIDOMIDE, "status": "completed",
+         "whenHandedOver": "9999-12-30", "daysSupply": {"value": 30}},
+        {"resourceType": "MedicationStatement", "medicationCodeableConcept": LENALIDOMIDE, "status": "active",
+         "effectivePeriod": {"start": "0001-01-01"}},
+        {"resourceType": "Patient", "id": PATIENT_ID, "birthDate": "9999-01-01"},
+    ]
+    facts = facts_for(myeloma(), *resources, with_patient=False)
+    assert facts.progression_events == () and facts.age is None and facts.exposed("lenalidomide")
