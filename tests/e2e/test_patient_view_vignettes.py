@@ -1,0 +1,74 @@
+"""End to end: the acceptance evaluator against a live ``rrmm-cds serve`` over the public
+patient-view vignettes (CDS Hooks over HTTP, stub FHIR server, prefetch variations)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVALUATOR = Path(os.environ.get("RRMM_EVALUATOR", "/work/shared/tools/evaluate_vignettes.py"))
+CASES = Path(os.environ.get("RRMM_VIGNETTES", "/work/shared/vignettes/public"))
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.skipif(not EVALUATOR.is_file() or not CASES.is_dir(), reason="shared evaluator/vignettes not present"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RRMM_CDS_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'store.db'}",
+    }
+    command = [str(Path(sys.executable).with_name("rrmm-cds")), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"rrmm-cds serve exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/cds-services", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("rrmm-cds serve did not answer discovery in time")
+
+
+def test_public_patient_view_vignettes_pass(service_url: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EVALUATOR), "--base-url", service_url, "--cases", str(CASES), "-k", "pv-"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, f"{summary}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+    assert summary.endswith(" 0 failed") and not summary.startswith("0 passed"), summary
