@@ -164,7 +164,6 @@ class _Checker:
     def _o1_refractory(self, draft: DraftOrder, drug: str, rule: str, reason: str) -> OrderFinding:
         recommendation = self._recommended_regimen()
         label = f"Remove {draft.label}"
-        links: tuple[tuple[str, str], ...] = ()
         notes = [f"{_capitalise(reason)} ({rule}): never give a drug the patient is refractory to "
                  "(dexamethasone excepted)."]
         if recommendation is not None:
@@ -173,7 +172,7 @@ class _Checker:
             notes.append(f"The relapse algorithm recommends {regimen_label} for this patient (03 §3, after H1–H6).")
         return self._finding(
             "O1", draft, rule, notes, refractory_evidence(drug, self.facts, self.kb),
-            fixes=(Fix("delete", label, draft=draft),), links=links, drug=drug,
+            fixes=(Fix("delete", label, draft=draft),), drug=drug,
         )
 
     def _o2_venetoclax(self, draft: DraftOrder, drug: str) -> OrderFinding:
@@ -192,8 +191,11 @@ class _Checker:
     def _o12_withdrawn(self, draft: DraftOrder, drug: str) -> OrderFinding:
         decision = next((d for d in self.kb.decision_log if drug in str(d.get("topic", "")).lower()
                          or drug in str(d.get("decision", "")).lower()), None)
-        detail = str(decision["decision"]) if decision and decision.get("decision") else "H6"
-        notes = [f"{drug} is a withdrawn product and is never suggested (H6): {detail}"]
+        notes = [f"{_capitalise(drug)} is a withdrawn product: never ordered or suggested (H6)."]
+        if decision is not None:
+            # Where the seeds disagree with the current status, say so (04 §1).
+            notes.append(f"Knowledge-base decision {decision.get('id', '')}: {decision.get('decision', '')} "
+                         f"(seeds: {decision.get('seeds', '')}).")
         return self._finding("O12", draft, "H6", notes, [FactUsed(f"Drafted: {draft.label}")],
                              fixes=(Fix("delete", f"Remove {draft.label}", draft=draft),), drug=drug)
 
