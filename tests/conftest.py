@@ -16,6 +16,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from cds_service.config import Settings  # noqa: E402 - after the path set-up above
+from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS  # noqa: E402
 
 FIXED_NOW = datetime(2026, 3, 15, 14, 30, tzinfo=UTC)
 
@@ -30,3 +31,12 @@ def test_settings(tmp_path: Path) -> Settings:
 def fixed_clock():
     """A clock for ``create_app(clock=...)`` that always reads FIXED_NOW."""
     return lambda: FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fhir_circuit_breakers():
+    """FHIR-server circuit breakers are process-wide (cds_service.security.circuit_breaker): one
+    test's failing stub server must not open the circuit for the next test using the same URL."""
+    FHIR_SERVER_BREAKERS.clear()
+    yield
+    FHIR_SERVER_BREAKERS.clear()
