@@ -236,7 +236,6 @@ class _Checker:
                 if draft.timing else "")
             detail = f"{drafted} drafted; renal starting dose {target.value:g} {target.unit} {_dose_schedule(target)}"
             notes = [f"Drafted {drafted}; the starting dose for this patient is {target.text} (03 §5)."]
-            notes += [f"Adjustment: {a}." for a in target.adjustments]
             used = [*_renal_facts(self.facts)]
             change = DraftChange(dose=target, description=f"Change {drug} to {target.text}")
             return self._finding("O6", draft, detail, notes, used, drug=drug,
@@ -297,7 +296,8 @@ class _Checker:
     def _supportive_finding(self, group: str, options: list[SupportiveMeasure]) -> OrderFinding:
         check_id = _GROUP_CHECKS.get(group, "S4")
         config = self.config[check_id]
-        trigger = ", ".join(dict.fromkeys(t for m in options for t in m.trigger_drugs)) or "drafted therapy"
+        triggers = tuple(dict.fromkeys(t for m in options for t in m.trigger_drugs))
+        trigger = ", ".join(triggers) or "drafted therapy"
         need = options[0].label.split(": ", 1)[0]  # the need's label ("Pneumocystis prophylaxis")
         drugs = " or ".join(m.drug for m in options if m.drug)
         names = drugs if check_id != "S4" else (f"{need}: {drugs}" if drugs else need)
@@ -315,6 +315,7 @@ class _Checker:
             rule_id=options[0].rule_id if check_id == "S4" else f"{check_id}, {options[0].rule_id}",
             seeds=tuple(dict.fromkeys(s for m in options for s in m.seeds)), kb_version=self.kb.version,
             override_reasons=self._override_reasons(config), fixes=fixes, alternatives=alternatives,
+            drafts=tuple(d for d in self.judged if set(d.generics) & set(triggers)),
         )
 
     # -- O10: regimen intensity ------------------------------------------------------------------
