@@ -119,17 +119,17 @@ class Point:
 
 def _qualifies_serum(value: float, nadir: float) -> bool:
     increase = value - nadir
-    return increase >= 0.25 * nadir and increase >= (1.0 if nadir >= 5.0 else 0.5) - 1e-9
+    return increase >= 0.25 * nadir - 1e-9 and increase >= (1.0 if nadir >= 5.0 else 0.5) - 1e-9
 
 
 def _qualifies_urine(value: float, nadir: float) -> bool:
     increase = value - nadir
-    return increase >= 0.25 * nadir and increase >= 200 - 1e-9
+    return increase >= 0.25 * nadir - 1e-9 and increase >= 200 - 1e-9
 
 
 def _qualifies_flc(value: float, nadir: float) -> bool:
     increase = value - nadir
-    return increase >= 0.25 * nadir and increase > 100
+    return increase >= 0.25 * nadir - 1e-9 and increase > 100
 
 
 @dataclass(frozen=True, slots=True)
