@@ -30,6 +30,7 @@ from cds_service.observability.audit import record_hook_response
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.security.client_auth import install_client_auth
+from cds_service.security.limits import too_many_resources
 from cds_service.services import discovery_document
 from cds_service.store import FeedbackError, Store, resolve_audit_salt
 
@@ -140,6 +141,9 @@ def _register_routes(app: Flask, state: AppState) -> None:
         service = find_service(service_id)
         g.service_id = service.id
         document = _read_json_body(state.settings.max_request_bytes)
+        if too_many_resources(document, state.settings.max_resources):
+            limit = state.settings.max_resources
+            raise CdsHttpError(413, f"the request carries more than {limit} FHIR resources", code="too-costly")
         evaluation_date = state.clock().date()
         try:
             result = state.pipeline.run(service.id, document, evaluation_date)

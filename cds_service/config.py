@@ -18,6 +18,7 @@ AuthMode = Literal["required", "disabled"]
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024
+DEFAULT_MAX_RESOURCES = 20_000  # FHIR resources per hook request (prefetch + context)
 DEFAULT_FETCH_TIMEOUT = 5.0
 DEFAULT_FETCH_BUDGET = 15.0
 DEFAULT_FETCH_RETRIES = 2
@@ -41,6 +42,7 @@ class Settings:
     public_base_url: str | None = None
     database_url: str = field(default_factory=default_database_url)
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    max_resources: int = DEFAULT_MAX_RESOURCES
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT  # seconds, per outbound HTTP request
     fetch_budget: float = DEFAULT_FETCH_BUDGET  # seconds, all fetches of one hook call together
     fetch_retries: int = DEFAULT_FETCH_RETRIES  # extra attempts after a failed/5xx fetch
@@ -80,6 +82,9 @@ class Settings:
             env=env,  # type: ignore[arg-type]  # checked above
             public_base_url=public_base_url.rstrip("/") if public_base_url else None,
             database_url=text("DATABASE_URL") or default_database_url(),
+            max_resources=_positive_int(
+                text("RRMM_CDS_MAX_RESOURCES"), "RRMM_CDS_MAX_RESOURCES", DEFAULT_MAX_RESOURCES
+            ),
             max_request_bytes=_positive_int(
                 text("RRMM_CDS_MAX_REQUEST_BYTES"), "RRMM_CDS_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES
             ),
