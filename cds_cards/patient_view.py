@@ -252,6 +252,8 @@ _GAP_NAMES = {
     "asct-undated": "ASCT date",
     "no-bsa": "height/weight",
     "no-weight": "weight",
+    "no-birth-date": "birth date",
+    "no-ecog": "ECOG performance status",
     "unconfirmed-progression": "confirmation of a single M-protein / FLC rise",
 }
 

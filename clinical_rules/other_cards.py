@@ -47,6 +47,7 @@ def salvage_transplant_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard 
         rule_id="ASCT-SALVAGE",
         seeds=tuple(params["seeds"]),
         disagreements=tuple(disagreements),
+        services=(_referral_service("transplant-referral", texts["referral_label"], "ASCT-SALVAGE", params["seeds"], kb),),
     )
 
 
@@ -76,6 +77,7 @@ def referral_card(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDe
         reasons=(f"Referral because of {'; '.join(reasons)}.", texts["body"]),
         rule_id="REFERRAL",
         seeds=tuple(kb.data["referral"]["seeds"]),
+        services=(_referral_service("cell-therapy-referral", texts["referral_label"], "REFERRAL", kb.data["referral"]["seeds"], kb),),
         links=tuple((link["label"], link["url"]) for link in texts["links"]),
     )
 
@@ -132,6 +134,19 @@ def relapse_workup_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard | No
     )
 
 
+def _referral_service(proposal_id: str, label: str, rule_id: str, seeds: list[str], kb: KnowledgeBase) -> ServiceProposal:
+    """A referral is proposed as a ServiceRequest (never as a drug order)."""
+    return ServiceProposal(
+        id=proposal_id,
+        label=label,
+        coding=Coding(**kb.services["referral"]),
+        reason=label,
+        rule_id=rule_id,
+        seeds=tuple(seeds),
+        kb_version=kb.version,
+    )
+
+
 def _service(key: str, label: str, reason: str, kb: KnowledgeBase) -> ServiceProposal:
     return ServiceProposal(
         id=key,
@@ -178,6 +193,23 @@ def data_gaps(facts: PatientFacts, kb: KnowledgeBase, recommended: RegimenOption
                 code="incomplete-cytogenetics",
                 text=f"No result for {missing}: high-risk status may be incomplete.",
                 record=f"Record the FISH result for {missing} (or note it was not tested).",
+            )
+        )
+    if facts.age is None:
+        gaps.append(
+            DataGap(
+                code="no-birth-date",
+                text="Birth date unknown: age-based rules (dexamethasone over 75, frailty at 80, transplant "
+                "eligibility up to 70) cannot apply.",
+                record="Record the patient's birth date.",
+            )
+        )
+    if facts.ecog is None:
+        gaps.append(
+            DataGap(
+                code="no-ecog",
+                text="No ECOG performance status: the frailty and transplant-eligibility proxies assume a fit patient.",
+                record="Record the ECOG performance status (LOINC 89247-1).",
             )
         )
     if facts.prior_lines == 0:

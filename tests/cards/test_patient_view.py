@@ -128,11 +128,13 @@ def test_data_gap_warning_when_renal_dosing_is_blocked():
     assert "creatinine" in gap["detail"]
 
 
-def test_referral_card_links_and_no_drug_orders():
+def test_referral_card_links_and_only_a_service_request_referral():
     cards = cards_for("r2-tcr-xvd")
     referral = by_topic(cards)["referral"]
     assert referral["links"][0]["type"] == "absolute"
-    assert "suggestions" not in referral
+    referral_orders = [a["resource"] for s in referral["suggestions"] for a in s["actions"]]
+    assert [r["resourceType"] for r in referral_orders] == ["ServiceRequest"]
+    assert referral_orders[0]["code"]["coding"][0]["code"] == "3457005"
     forbidden = {"teclistamab", "idecabtagene vicleucel", "ciltacabtagene autoleucel"}
     assert not forbidden & {r.get("medicationCodeableConcept", {}).get("text") for r in created_resources(cards)}
 

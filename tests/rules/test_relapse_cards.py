@@ -140,3 +140,8 @@ def test_fish_unknown_and_lines_uncertain_are_gaps(kb):
 
 def test_complete_record_has_no_gaps(kb):
     assert decide(FactsBuilder().build(), kb).data_gaps == ()
+
+
+def test_unknown_age_and_ecog_are_gaps(kb):
+    codes = {g.code for g in decide(FactsBuilder().ecog(None).override(age=None).build(), kb).data_gaps}
+    assert {"no-birth-date", "no-ecog"} <= codes
