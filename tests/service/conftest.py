@@ -8,6 +8,7 @@ import pytest
 
 from cds_service import handlers
 from cds_service.app import create_app
+from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS
 
 
 @pytest.fixture
@@ -43,3 +44,11 @@ def set_cards(monkeypatch) -> Callable[[Callable[[handlers.HookContext], list[di
         monkeypatch.setattr(handlers, "order_cards", fake)
 
     return install
+
+
+@pytest.fixture(autouse=True)
+def closed_circuit_breakers():
+    """The per-server circuit breakers are process-wide: no test inherits another's failures."""
+    FHIR_SERVER_BREAKERS.clear()
+    yield
+    FHIR_SERVER_BREAKERS.clear()
