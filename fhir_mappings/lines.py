@@ -64,20 +64,17 @@ def _is_peri_transplant(exposure: DrugExposure, asct_date: date) -> bool:
 
 
 def _is_maintenance(exposure: DrugExposure, line: _Line, progressions: _Progressions) -> bool:
-    if exposure.drug not in line.drugs:
+    """A drug already in the line, restarted with no progression since it paused, within 180
+    days after the line's ASCT or after the line's other drugs end (or while they continue)."""
+    paused = [e.end for e in line.exposures if e.drug == exposure.drug]
+    if not paused or progressions.between(min(max(paused), exposure.start), exposure.start):
         return False
-    anchors: list[date] = []
-    if line.asct is not None and line.asct.date is not None:
-        anchors.append(line.asct.date)
+    asct_date = line.asct.date if line.asct is not None else None
+    if (asct_date is not None and asct_date - JOIN_WINDOW <= exposure.start <= asct_date + MAINTENANCE_WINDOW
+            and not progressions.between(min(asct_date, exposure.start), exposure.start)):
+        return True
     others = [e.end for e in line.exposures if e.drug != exposure.drug]
-    if others:
-        anchors.append(max(others))
-    return any(
-        anchor <= exposure.start + JOIN_WINDOW  # restarted after (or shortly before) the anchor
-        and exposure.start - anchor <= MAINTENANCE_WINDOW
-        and not progressions.between(min(anchor, exposure.start), exposure.start)
-        for anchor in anchors
-    )
+    return bool(others) and exposure.start <= max(others) + MAINTENANCE_WINDOW
 
 
 def build_lines(exposures: tuple[DrugExposure, ...], transplants: tuple[Transplant, ...],
@@ -92,6 +89,8 @@ def build_lines(exposures: tuple[DrugExposure, ...], transplants: tuple[Transpla
             continue
         line = _Line(start=exposure.start, exposures=[exposure])
         line.asct = _asct_for(line, dated_transplants, progressions)
+        if current is not None and line.asct is not None and current.asct is line.asct:
+            current.asct = None  # a transplant belongs to the latest line started before it
         lines.append(line)
     return tuple(_freeze(number, line) for number, line in enumerate(lines, start=1))
 

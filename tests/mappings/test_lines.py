@@ -133,3 +133,22 @@ def test_asct_recognised_by_cpt_and_by_text_only():
 
 def test_not_completed_procedure_is_not_a_transplant():
     assert facts_for(myeloma(), asct(-100, status="in-progress")).transplants == ()
+
+
+def test_transplant_belongs_to_the_latest_line_started_before_it():
+    resources = [myeloma(), medication_statement(BORTEZOMIB, -1000, -950),
+                 medication_statement(CARFILZOMIB, -900, -820), asct(-800)]
+    facts = facts_for(*resources)
+    assert [line.includes_asct for line in facts.lines] == [False, True]
+
+
+def test_drug_resumed_while_the_rest_of_the_line_continues_stays_in_the_line():
+    resources = [myeloma(), medication_statement(DARATUMUMAB, -700, status="active"),
+                 medication_statement(LENALIDOMIDE, -700, -400), medication_statement(LENALIDOMIDE, -300, status="active")]
+    (line,) = facts_for(*resources).lines
+    assert line.drugs == ("daratumumab", "lenalidomide")
+
+
+def test_restart_long_after_the_line_ended_opens_a_new_line():
+    resources = [myeloma(), *vrd(-1400, -1200), medication_statement(LENALIDOMIDE, -900, status="active")]
+    assert len(facts_for(*resources).lines) == 2
