@@ -36,9 +36,11 @@ _PATTERNS: dict[CytogeneticAbnormality, str] = {
 }
 _MENTION = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS.items()), re.IGNORECASE)
 _SENTENCE = re.compile(r"[.;\n]+(?!\d)")
-_NEGATIVE_AFTER = re.compile(r"^\W*(?:was\s+|were\s+|is\s+|are\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
+_LIST_GAP = re.compile(r"[\s,/]*(?:(?:and|or|nor|&)[\s,/]*)?", re.IGNORECASE)
+# A parenthetical may sit between a finding and its verdict: "1q21 gain (3 copies) not detected".
+_NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
                              r"|negative|absent|neg\b)", re.IGNORECASE)
-_POSITIVE_AFTER = re.compile(r"^\W*(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
+_POSITIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
                              re.IGNORECASE)
 _NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s+for\b|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"
                               r"\bnone\s+of\b|\bruled\s+out\b)[^;]*$", re.IGNORECASE)
@@ -51,30 +53,41 @@ _LABELS: dict[CytogeneticAbnormality, str] = {
 }
 
 
+def _own_polarity(before: str, after: str) -> bool | None:
+    """The polarity a mention's own words give it, or None when it has no cue of its own."""
+    if _NEGATIVE_AFTER.search(after):
+        return False
+    if _POSITIVE_AFTER.search(after):
+        return True
+    if _NEGATIVE_BEFORE.search(before):
+        return False
+    if _POSITIVE_BEFORE.search(before):
+        return True
+    return None
+
+
 def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
-    """(abnormality, positive) for every mention in a narrative report."""
+    """(abnormality, positive) for every mention in a narrative report.
+
+    A mention without a cue of its own takes the polarity of the next mention when only a list
+    separates them ("del(17p), t(4;14) and t(14;16) not detected"), else of the previous one
+    ("negative for del(17p), t(4;14)"), else it is positive (a finding named in a report)."""
     findings: list[tuple[CytogeneticAbnormality, bool]] = []
     for sentence in _SENTENCE.split(text):
         mentions = list(_MENTION.finditer(sentence))
+        bounds = [m.start() for m in mentions[1:]] + [len(sentence)]
+        polarity = [
+            _own_polarity(sentence[mentions[i - 1].end() if i else 0: m.start()], sentence[m.end(): bounds[i]])
+            for i, m in enumerate(mentions)
+        ]
+        for i in range(len(mentions) - 2, -1, -1):
+            if polarity[i] is None and _LIST_GAP.fullmatch(sentence[mentions[i].end(): mentions[i + 1].start()]):
+                polarity[i] = polarity[i + 1]
         previous: bool | None = None
-        for i, match in enumerate(mentions):
-            abnormality = match.lastgroup
-            if abnormality is None:
-                continue
-            after = sentence[match.end(): mentions[i + 1].start() if i + 1 < len(mentions) else len(sentence)]
-            before = sentence[mentions[i - 1].end() if i else 0: match.start()]
-            if _NEGATIVE_AFTER.search(after):
-                positive = False
-            elif _POSITIVE_AFTER.search(after):
-                positive = True
-            elif _NEGATIVE_BEFORE.search(before):
-                positive = False
-            elif _POSITIVE_BEFORE.search(before):
-                positive = True
-            else:
-                positive = previous if previous is not None else True
+        for match, own in zip(mentions, polarity, strict=True):
+            positive = own if own is not None else (previous if previous is not None else True)
             previous = positive
-            findings.append((abnormality, positive))  # type: ignore[arg-type]
+            findings.append((match.lastgroup, positive))  # type: ignore[arg-type]
     return findings
 
 

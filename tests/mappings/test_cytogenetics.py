@@ -61,3 +61,14 @@ def test_diagnostic_report_conclusion():
     facts = facts_for(myeloma(), report)
     assert facts.t11_14_positive and facts.high_risk is False
     assert any(r.evidence.resource_type == "DiagnosticReport" for r in facts.cytogenetics)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("del(17p), t(4;14) and t(14;16) not detected", [("del17p", False), ("t4_14", False), ("t14_16", False)]),
+    ("t(11;14) detected, del(17p) not detected", [("t11_14", True), ("del17p", False)]),
+    ("1q21 gain (3 copies) not detected", [("gain1q", False)]),
+    ("1q21 gain (3 copies, 41% of nuclei) detected", [("gain1q", True)]),
+    ("negative for t(11;14) but positive for del(17p)", [("t11_14", False), ("del17p", True)]),
+])
+def test_narrative_lists_and_parentheticals(text, expected):
+    assert narrative_findings(text) == expected
