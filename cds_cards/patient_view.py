@@ -228,7 +228,9 @@ def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: Kno
     what = ", ".join(_GAP_NAMES.get(g.code, g.code.replace("-", " ")) for g in gaps)
     summary_key = "summary_possible_progression" if decision.status == "possible-progression" else "summary"
     lines = [f"{escape(g.text)} **Record:** {escape(g.record)}" for g in gaps]
-    facts_lines = [fact_line(f) for f in decision.facts_used]
+    # The gaps speak for themselves at relapse (the treatment card lists the facts); an unconfirmed
+    # rise has no other card, so its measurements are shown here.
+    facts_lines = [fact_line(f) for f in decision.facts_used] if decision.status == "possible-progression" else []
     detail = join_sections(
         bullets(lines),
         section("Facts used", "\n".join(facts_lines)),

@@ -51,8 +51,8 @@ def exclusion_reason(regimen_id: str, row_id: str, facts: PatientFacts, kb: Know
     if "xd-label" in requires and not in_xd_label_population(facts, kb):
         label = kb.hard_rules["xd_label"]
         return "H4", (
-            f"{regimen_id} only for its label population (>= {label['min_prior_lines']} prior lines, refractory to "
-            f">= {label['min_refractory_pi']} PIs, >= {label['min_refractory_imid']} IMiDs and an anti-CD38 antibody)"
+            f"{regimen_id} only for its label population (≥ {label['min_prior_lines']} prior lines, refractory to "
+            f"≥ {label['min_refractory_pi']} PIs, ≥ {label['min_refractory_imid']} IMiDs and an anti-CD38 antibody)"
         )
     if "t11_14" in requires and not facts.t11_14_positive:
         return "H3", f"{regimen_id} only with t(11;14) documented positive"
