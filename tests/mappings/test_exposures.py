@@ -67,9 +67,12 @@ def test_dispense_covers_days_supply_and_merges_refills():
 
 def test_supportive_drugs_are_exposures_too():
     facts = facts_for(myeloma(), medication_statement(text_concept("Eliquis 5 mg"), -400, status="active"),
-                      medication_request(text_concept("Valtrex 500 mg tablet"), -100))
-    assert facts.current_drugs() >= {"apixaban", "valacyclovir"}
-    assert {"anticoagulant", "antiviral"} <= facts.current_classes()
+                      medication_request(text_concept("Valtrex 500 mg tablet"), -100),
+                      medication_request(text_concept("Bactrim DS tablet"), -100),
+                      medication_request(text_concept("Zofran 8 mg ODT"), -10))
+    assert facts.current_drugs() >= {"apixaban", "valacyclovir", "sulfamethoxazole-trimethoprim", "ondansetron"}
+    assert {"anticoagulant", "antiviral", "PJP prophylaxis", "5-HT3 antiemetic"} <= facts.current_classes()
+    assert facts.drug_histories == ()  # supportive drugs never count as anti-myeloma history
 
 
 def test_record_starting_after_evaluation_date_is_ignored():

@@ -47,7 +47,10 @@ def test_cockcroft_gault_female():
 @pytest.mark.parametrize(("value", "unit"), [(1.0, "mg/dL"), (88.4, "umol/L"), (88.4, "µmol/L")])
 def test_creatinine_units(value, unit):
     facts = facts_with_patient(creatinine(value, unit, -10), weight(70, "kg", -10), gender="male")
-    assert facts.renal.creatinine_mg_dl is not None and facts.renal.creatinine_mg_dl.value == pytest.approx(1.0)
+    measured = facts.renal.creatinine_mg_dl
+    assert measured is not None and measured.value == pytest.approx(1.0) and measured.unit == "mg/dL"
+    assert measured.evidence.resource_type == "Observation" and measured.evidence.unit == "mg/dL"
+    assert measured.evidence.date == date.fromisoformat("2025-05-22") and "creatinine 1 mg/dL" in measured.evidence.text
     assert facts.renal.crcl_ml_min == pytest.approx(70 * 70 / 72, abs=0.1)
 
 
