@@ -1,0 +1,280 @@
+"""Benchmark: patient-view latency against the cost of just parsing the request body.
+
+    .venv/bin/python benchmarks/patient_view_benchmark.py [--sizes 100,1000,10000] [--no-http]
+        [--seconds 3] [--json results.json]
+
+For each record size (number of Observations; plus ~6 years of therapy history, see
+``patient_record.py``) it measures, on the same request body:
+
+- ``parse``: ``orjson.loads(body)`` alone — the floor any JSON service pays;
+- ``in-process``: the full Flask app (body read, validation, index, facts, rules, cards, response
+  validation, audit write to a SQLite store, metrics, serialisation) through the WSGI test client;
+- ``http``: the same call over HTTP to gunicorn (``deploy/gunicorn.conf.py``, one worker so the
+  numbers are latency, not throughput), client on the same host.
+
+It prints p50 / p99 wall time, p50 CPU time (thread time: stable on a shared, loaded machine)
+and the ratios to the parse cost. Targets (issue 7): at ~1 MB, p50 <= 4x parse and p99 <= 8x
+parse; growth linear in record size (ms per MB roughly constant across sizes).
+Not a test: timings depend on the machine and its load; the README keeps a dated run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from patient_record import patient_view_request  # noqa: E402 - sibling module of this script
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICE = "rrmm-relapse-guidance"
+TARGET_P50_RATIO = 4.0
+TARGET_P99_RATIO = 8.0
+
+
+@dataclass
+class Timing:
+    runs: int
+    p50_ms: float
+    p99_ms: float
+    cpu_p50_ms: float | None = None
+
+
+@dataclass
+class SizeResult:
+    observations: int
+    body_bytes: int
+    cards: int
+    parse: Timing
+    in_process: Timing
+    http: Timing | None
+
+
+def measure(action: Callable[[], object], seconds: float, min_runs: int = 15, max_runs: int = 2000) -> Timing:
+    """Run ``action`` repeatedly for about ``seconds`` (after one warm-up) and summarise."""
+    action()
+    walls: list[float] = []
+    cpus: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(walls) < min_runs or (time.perf_counter() < deadline and len(walls) < max_runs):
+        cpu_start, wall_start = time.thread_time(), time.perf_counter()
+        action()
+        walls.append(time.perf_counter() - wall_start)
+        cpus.append(time.thread_time() - cpu_start)
+    return Timing(
+        runs=len(walls),
+        p50_ms=statistics.median(walls) * 1000,
+        p99_ms=_percentile(walls, 0.99) * 1000,
+        cpu_p50_ms=statistics.median(cpus) * 1000,
+    )
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _in_process_client(database_url: str):
+    from cds_service.app import create_app
+    from cds_service.config import Settings
+
+    app = create_app(Settings(database_url=database_url, log_level="WARNING"))
+    # As gunicorn.conf.py does after start-up: long-lived objects leave the GC's working set.
+    gc.collect()
+    gc.freeze()
+    return app.test_client()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GunicornServer:
+    """One gunicorn worker with the production configuration, on a private SQLite store."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "GUNICORN_WORKERS": "1",
+            "RRMM_CDS_LOG_LEVEL": "WARNING",
+            "GUNICORN_LOG_LEVEL": "warning",
+            "DATABASE_URL": f"sqlite:///{workdir / 'http-store.sqlite3'}",
+            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
+        }
+        bin_dir = Path(sys.executable).parent
+        self.process = subprocess.Popen(
+            [
+                str(bin_dir / "gunicorn"),
+                "-c",
+                str(REPO / "deploy" / "gunicorn.conf.py"),
+                "--access-logfile",
+                "/dev/null",
+                "cds_service.app:create_app()",
+            ],
+            env=env,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited during start-up")
+            try:
+                if requests.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("gunicorn did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def run(sizes: list[int], seconds: float, http: bool) -> list[SizeResult]:
+    results: list[SizeResult] = []
+    with tempfile.TemporaryDirectory(prefix="rrmm-bench-") as workdir:
+        client = _in_process_client(f"sqlite:///{Path(workdir) / 'inproc-store.sqlite3'}")
+        server = GunicornServer(Path(workdir)) if http else None
+        session = None
+        if server is not None:
+            import requests
+
+            server.wait_ready()
+            session = requests.Session()
+        try:
+            for observations in sizes:
+                body = orjson.dumps(patient_view_request(observations))
+                url = f"/cds-services/{SERVICE}"
+                first = client.post(url, data=body, content_type="application/json")
+                if first.status_code != 200:
+                    raise RuntimeError(
+                        f"service answered {first.status_code} for {observations} Observations"
+                    )
+                parse = measure(lambda body=body: orjson.loads(body), seconds)
+                in_process = measure(
+                    lambda body=body, url=url: client.post(url, data=body, content_type="application/json"),
+                    seconds,
+                )
+                http_timing = None
+                if session is not None and server is not None:
+                    headers = {"Content-Type": "application/json"}
+                    http_timing = measure(
+                        lambda body=body, target=server.base_url + url, headers=headers: session.post(
+                            target, data=body, headers=headers
+                        ).raise_for_status(),
+                        seconds,
+                    )
+                    http_timing.cpu_p50_ms = None  # client-side CPU is not the service's
+                results.append(
+                    SizeResult(
+                        observations,
+                        len(body),
+                        len(first.get_json()["cards"]),
+                        parse,
+                        in_process,
+                        http_timing,
+                    )
+                )
+                print(_row(results[-1]), flush=True)
+        finally:
+            if session is not None:
+                session.close()
+            if server is not None:
+                server.stop()
+    return results
+
+
+HEADER = (
+    f"{'Observations':>12} {'body MB':>8} {'cards':>5} | {'parse p50':>9} {'cpu':>6} | "
+    f"{'in-proc p50':>11} {'p99':>7} {'cpu p50':>7} {'x p50':>6} {'x p99':>6} {'x cpu':>6} | "
+    f"{'http p50':>8} {'p99':>7} {'x p50':>6} {'x p99':>6}"
+)
+
+
+def _row(result: SizeResult) -> str:
+    parse = result.parse.p50_ms
+    line = (
+        f"{result.observations:>12} {result.body_bytes / 1e6:>8.2f} {result.cards:>5} | {parse:>7.2f}ms "
+        f"{result.parse.cpu_p50_ms:>6.2f} | "
+        f"{result.in_process.p50_ms:>9.2f}ms {result.in_process.p99_ms:>7.2f} {result.in_process.cpu_p50_ms:>7.2f} "
+        f"{result.in_process.p50_ms / parse:>6.1f} {result.in_process.p99_ms / parse:>6.1f} "
+        f"{(result.in_process.cpu_p50_ms or 0) / (result.parse.cpu_p50_ms or 1):>6.1f} |"
+    )
+    if result.http is not None:
+        line += (
+            f" {result.http.p50_ms:>6.2f}ms {result.http.p99_ms:>7.2f} "
+            f"{result.http.p50_ms / parse:>6.1f} {result.http.p99_ms / parse:>6.1f}"
+        )
+    return line
+
+
+def summarise(results: list[SizeResult]) -> list[str]:
+    """Verdict lines: ratio targets at the ~1 MB size and linearity across sizes."""
+    lines = []
+    near_1mb = min(results, key=lambda r: abs(r.body_bytes - 1_000_000))
+    for label, timing in (("in-process", near_1mb.in_process), ("http", near_1mb.http)):
+        if timing is None:
+            continue
+        p50_ratio = timing.p50_ms / near_1mb.parse.p50_ms
+        p99_ratio = timing.p99_ms / near_1mb.parse.p50_ms
+        verdict = "MEETS" if p50_ratio <= TARGET_P50_RATIO and p99_ratio <= TARGET_P99_RATIO else "MISSES"
+        lines.append(
+            f"{label} at {near_1mb.body_bytes / 1e6:.2f} MB: p50 {p50_ratio:.1f}x parse (target <= {TARGET_P50_RATIO:g}x), "
+            f"p99 {p99_ratio:.1f}x (target <= {TARGET_P99_RATIO:g}x): {verdict} the target"
+        )
+    per_mb = [f"{r.in_process.p50_ms / (r.body_bytes / 1e6):.1f}" for r in results]
+    lines.append(
+        "in-process ms per MB of request, by size: " + ", ".join(per_mb) + " (linear growth = roughly equal)"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="comma-separated Observation counts")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per size and mode")
+    parser.add_argument("--no-http", action="store_true", help="skip the gunicorn/HTTP measurement")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+
+    print(
+        f"rrmm-cds patient-view benchmark · python {sys.version.split()[0]} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f}"
+    )
+    print(HEADER)
+    results = run(sizes, args.seconds, http=not args.no_http)
+    for line in summarise(results):
+        print(line)
+    if args.json:
+        args.json.write_bytes(
+            orjson.dumps([asdict(result) for result in results], option=orjson.OPT_INDENT_2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
