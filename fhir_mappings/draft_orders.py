@@ -155,7 +155,8 @@ def read_draft_orders(
     catalog = catalog or DrugCatalog.default()
     orders: dict[str, DraftOrder] = {}
     for resource in _resources(draft_orders):
-        if resource.get("resourceType") != "MedicationRequest" or resource.get("status") in _VOID_STATUSES:
+        status = resource.get("status")
+        if resource.get("resourceType") != "MedicationRequest" or (isinstance(status, str) and status in _VOID_STATUSES):
             continue
         rid = resource.get("id")
         if not isinstance(rid, str) or not rid.strip() or rid in orders:
@@ -228,21 +229,21 @@ def _medication_texts(concepts: list[Any]) -> Iterator[str]:
         text = _text(concept.get("text"))
         if text:
             yield text
-        for coding in concept.get("coding") or ():
+        for coding in _items(concept.get("coding")):
             if isinstance(coding, dict) and _text(coding.get("display")):
                 yield _text(coding.get("display"))
 
 
 # -- dose, timing, route ---------------------------------------------------------------------------
 def _first_dosage(resource: dict[str, Any]) -> dict[str, Any]:
-    for dosage in resource.get("dosageInstruction") or ():
+    for dosage in _items(resource.get("dosageInstruction")):
         if isinstance(dosage, dict):
             return dosage
     return {}
 
 
 def _structured_dose(dosage: dict[str, Any]) -> DraftDose | None:
-    for rate in dosage.get("doseAndRate") or ():
+    for rate in _items(dosage.get("doseAndRate")):
         if not isinstance(rate, dict):
             continue
         quantity = rate.get("doseQuantity")
@@ -315,13 +316,13 @@ def _coded_route(dosage: dict[str, Any]) -> Route | None:
     route = dosage.get("route")
     if not isinstance(route, dict):
         return None
-    for coding in route.get("coding") or ():
+    for coding in _items(route.get("coding")):
         if isinstance(coding, dict) and isinstance(coding.get("code"), str):
             found = _ROUTE_CODES.get(coding["code"].strip().lower())
             if found:
                 return found
     texts = [_text(route.get("text"))]
-    texts += [_text(c.get("display")) for c in route.get("coding") or () if isinstance(c, dict)]
+    texts += [_text(c.get("display")) for c in _items(route.get("coding")) if isinstance(c, dict)]
     return _text_route(" ".join(t for t in texts if t))
 
 
@@ -332,6 +333,11 @@ def _text_route(text: str) -> Route | None:
         if pattern.search(text):
             return route
     return None
+
+
+def _items(value: Any) -> list[Any]:
+    """A FHIR array as a list; anything else (a wrong type) as empty."""
+    return value if isinstance(value, list) else []
 
 
 def _text(value: Any) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fhir_mappings.draft_orders import read_draft_orders
 from fhir_mappings.index import ResourceIndex
@@ -170,3 +172,35 @@ def test_other_patients_and_void_drafts_are_skipped() -> None:
     unknown_subject = draft("d", {"text": "acyclovir"}, subject={"reference": "#pt"})
     orders = read_draft_orders([mine, other, void, unknown_subject], patient_id="p1")
     assert [o.resource_id for o in orders] == ["a", "d"]
+
+
+# ``coding`` always arrives as a list here: CodeableConcept reading is fhir_mappings.terminology's
+# (fuzzed in tests/mappings); this test is about the draft reading around it.
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["resourceType", "id", "entry", "resource", "medicationCodeableConcept",
+                         "text", "display", "code", "system", "dosageInstruction", "doseAndRate",
+                         "doseQuantity", "value", "unit", "timing", "repeat", "frequency", "period",
+                         "periodUnit", "route", "medicationReference", "reference", "contained", "status",
+                         "subject"]),
+        children, max_size=5) | st.fixed_dictionaries({"coding": st.lists(children, max_size=3)},
+                                                      optional={"text": children}),
+    max_leaves=30,
+)
+MR_LIKE = st.fixed_dictionaries(
+    {"resourceType": st.just("MedicationRequest"), "id": st.text(min_size=1, max_size=5)},
+    optional={"medicationCodeableConcept": JSON, "dosageInstruction": JSON, "medicationReference": JSON,
+              "contained": JSON, "status": JSON, "subject": JSON},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(JSON, st.lists(MR_LIKE, max_size=4),
+                 st.builds(lambda entries: {"resourceType": "Bundle", "entry": [{"resource": e} for e in entries]},
+                           st.lists(MR_LIKE, max_size=4))))
+def test_random_fhir_like_drafts_never_raise(value: object) -> None:
+    for order in read_draft_orders(value, patient_id="p1"):
+        assert order.resource_id
+        if order.timing is not None:
+            assert order.timing.per_day > 0
