@@ -2,8 +2,11 @@
 
 - ``fixtures list`` — the personas, their patient ids and what the service should say.
 - ``fixtures load --fhir-server URL [--token T]`` — upload every persona (or ``--only`` some) to a
-  FHIR R4 server as one ``transaction`` Bundle each. Entries are ``PUT Type/id``, so loading again
-  overwrites instead of duplicating. Dates are shifted to today (or ``--date``) on the way.
+  FHIR R4 server as ``transaction`` Bundles. Entries are ``PUT Type/id``, so loading again
+  overwrites instead of duplicating. Dates are shifted to today (or ``--date``) on the way. A
+  persona larger than ``--max-entries`` (default 50: Medplum refuses transactions with more
+  updates) goes in several transactions, Patient first; the entries never reference each other by
+  ``urn:uuid``, so splitting is safe.
 - ``fixtures request ID --hook HOOK`` — print a CDS Hooks request for a persona (prefetch filled
   from the chart unless ``--no-prefetch``), ready for ``rrmm-cds call -`` or ``curl``.
 
@@ -27,6 +30,7 @@ from cds_service.services import SERVICES
 
 TOKEN_ENV = "RRMM_CDS_FIXTURES_TOKEN"
 UPLOAD_TIMEOUT_SECONDS = 120.0
+DEFAULT_MAX_ENTRIES = 50
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--only", nargs="+", metavar="ID", help="load only these personas")
     load.add_argument("--date", type=date.fromisoformat, default=None,
                       help="shift the charts to this date YYYY-MM-DD (default: today, UTC)")
+    load.add_argument("--max-entries", type=int, default=DEFAULT_MAX_ENTRIES,
+                      help=f"entries per transaction (default {DEFAULT_MAX_ENTRIES})")
     load.set_defaults(func=run_load)
 
     request = actions.add_parser("request", help="print a CDS Hooks request for one sample patient")
@@ -96,6 +102,9 @@ def run_load(args: argparse.Namespace) -> int:
     chosen = _selected(args.only)
     if base is None or chosen is None:
         return 2
+    if args.max_entries < 1:
+        print("rrmm-cds fixtures: --max-entries must be at least 1", file=sys.stderr)
+        return 2
     token = args.token or os.environ.get(TOKEN_ENV)
     headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
     if token:
@@ -104,19 +113,24 @@ def run_load(args: argparse.Namespace) -> int:
     failures = 0
     with requests.Session() as session:
         for persona in chosen:
-            transaction = samples.bundle(persona, today)
-            try:
-                response = session.post(base, data=json.dumps(transaction), headers=headers,
-                                        timeout=UPLOAD_TIMEOUT_SECONDS)
-            except requests.RequestException as exc:
-                print(f"FAIL {persona.id}: cannot reach the FHIR server ({type(exc).__name__})", file=sys.stderr)
-                return 1
-            if response.ok:
-                print(f"loaded {persona.id:<24} {len(transaction['entry']):>4} resources  "
-                      f"Patient/{persona.patient_id}")
+            entries = samples.bundle(persona, today)["entry"]
+            for start in range(0, len(entries), args.max_entries):
+                transaction = {"resourceType": "Bundle", "type": "transaction",
+                               "entry": entries[start:start + args.max_entries]}
+                try:
+                    response = session.post(base, data=json.dumps(transaction), headers=headers,
+                                            timeout=UPLOAD_TIMEOUT_SECONDS)
+                except requests.RequestException as exc:
+                    print(f"FAIL {persona.id}: cannot reach the FHIR server ({type(exc).__name__})",
+                          file=sys.stderr)
+                    return 1
+                if not response.ok:
+                    failures += 1
+                    print(f"FAIL {persona.id}: HTTP {response.status_code} {_diagnostics(response)}",
+                          file=sys.stderr)
+                    break
             else:
-                failures += 1
-                print(f"FAIL {persona.id}: HTTP {response.status_code} {_diagnostics(response)}", file=sys.stderr)
+                print(f"loaded {persona.id:<24} {len(entries):>4} resources  Patient/{persona.patient_id}")
     return 1 if failures else 0
 
 

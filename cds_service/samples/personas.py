@@ -285,14 +285,15 @@ def t11_14_venetoclax() -> tuple[Chart, Meta]:
                    "carfilzomib, pomalidomide and bortezomib; t(11;14) positive; lenalidomide-sensitive.",
         "intent": "Triple-class refractory, not penta (lenalidomide-sensitive) => row R2: XVd, KPd, PCd, EPd "
                   "fail H1, Xd is outside its label population (3 lines) => VenD (t(11;14), off-label "
-                  "note). Referral card; no salvage ASCT (3 prior lines).",
+                  "note). Referral card; no salvage ASCT (3 prior lines). Drafting VenD is silent: t(11;14) is "
+                  "documented (no O2) and H4 allows VenD for anyone in R2 (no O10).",
         "expect": {"patient-view": {"topics": ["treatment-recommendation", "referral", "relapse-workup"],
                                     "absentTopics": ["salvage-transplant"],
                                     "recommended": ["venetoclax", "dexamethasone"],
                                     "forbiddenDrugs": ["pomalidomide", "bortezomib", "carfilzomib",
                                                        "daratumumab", "isatuximab"]},
-                   "order-sign": {"topics": ["regimen-intensity"]}},
-        "draft": {"label": "venetoclax + dexamethasone", "orders": [
+                   "order-sign": {"noCards": True}},
+        "draft": {"label": "venetoclax + dexamethasone (the recommended doublet)", "orders": [
             _draft("venetoclax", 800, "mg", "venetoclax 800 mg by mouth daily", route="oral"), DEX_40]},
     }
 

@@ -4,11 +4,12 @@
 // plain node:http listener, so the tests exercise a real FHIR implementation (transactions, search,
 // paging) instead of a hand-written stub. Nothing is persisted: each process starts empty.
 //
-//   node server.mjs --port 0 --token SECRET [--host 127.0.0.1]
+//   node server.mjs --port 0 --token SECRET [--host 127.0.0.1] [--max-page-size N]
 //
 // Prints exactly one line `LISTENING <base-url>` on stdout once ready (port 0 = any free port).
 // Every request must carry `Authorization: Bearer SECRET` (401 otherwise), which lets the tests
 // prove the CDS service forwards fhirAuthorization.access_token. The base URL is `<origin>/fhir`.
+// --max-page-size caps every search's _count (0 = no cap), so tests can force clients to page.
 // GET /__requests returns (and clears) the log of requests served, without headers or bodies.
 
 import http from 'node:http';
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string' },
+    'max-page-size': { type: 'string', default: '0' },
   },
 });
 if (!args.token) {
@@ -42,6 +44,14 @@ const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const router = new FhirRouter();
 const repo = new MemoryRepository();
 const requestLog = [];
+const maxPageSize = Number.parseInt(args['max-page-size'], 10) || 0;
+
+// A search is GET /<ResourceType> (one path segment, not an operation like $everything).
+function capPageSize(pathname, method, searchParams) {
+  if (!maxPageSize || method !== 'GET' || !/^\/[A-Z][A-Za-z]+$/.test(pathname)) return;
+  const requested = Number.parseInt(searchParams.get('_count') ?? '', 10);
+  if (!(requested > 0 && requested <= maxPageSize)) searchParams.set('_count', String(maxPageSize));
+}
 
 function send(res, status, body, contentType = 'application/fhir+json') {
   const text = body === undefined ? '' : JSON.stringify(body);
@@ -93,6 +103,23 @@ function addPagingLinks(bundle, requestUrl) {
   return bundle;
 }
 
+// For these types the `patient` search parameter is `subject.where(resolve() is Patient)`, which the
+// in-memory engine evaluates by resolving every candidate's subject (about a second per search on
+// the sample data). `subject=Patient/<id>` selects the same resources in milliseconds.
+const SUBJECT_IS_PATIENT = new Set([
+  'Condition', 'DiagnosticReport', 'MedicationAdministration', 'MedicationDispense', 'MedicationRequest',
+  'MedicationStatement', 'Observation', 'Procedure', 'ServiceRequest',
+]);
+
+function patientAsSubject(pathname, method, searchParams) {
+  const type = pathname.slice(1);
+  if (method !== 'GET' || !SUBJECT_IS_PATIENT.has(type) || searchParams.has('subject')) return;
+  const patient = searchParams.get('patient');
+  if (!patient || searchParams.getAll('patient').length !== 1) return;
+  searchParams.delete('patient');
+  searchParams.set('subject', patient.includes('/') ? patient : `Patient/${patient}`);
+}
+
 const server = http.createServer(async (req, res) => {
   const origin = `http://${req.headers.host}`;
   const url = new URL(req.url, origin);
@@ -111,6 +138,8 @@ const server = http.createServer(async (req, res) => {
   requestLog.push({ method: req.method, path: url.pathname.slice(BASE_PATH.length) || '/', query: url.search });
   try {
     const pathname = url.pathname.slice(BASE_PATH.length) || '/';
+    capPageSize(pathname, req.method, url.searchParams);
+    patientAsSubject(pathname, req.method, url.searchParams);
     const body = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' ? await readBody(req) : undefined;
     const [result, resource] = await router.handleRequest(
       {
