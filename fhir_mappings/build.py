@@ -80,7 +80,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     renal = renal_function(reader, demo, dialysis, evaluation_date)
     lvef = latest_lvef(reader)
     ecog = reader.latest(ECOG)
-    height, weight, bsa = body_size(reader, evaluation_date)
+    height, weight, bsa = body_size(reader)
 
     notes: list[DataNote] = [*reader.notes, *renal_notes(renal)]
     for reason, count in sorted(index.dropped.items()):

@@ -8,7 +8,7 @@ Partial dates take the first day of the period ("2024" -> 2024-01-01, "2024-05" 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 _DATE = re.compile(r"^\s*(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -60,11 +60,6 @@ def effective_date(resource: dict[str, Any]) -> date | None:
             if found:
                 return found
     return parse_date(resource.get("issued"))
-
-
-def within_days(when: date, evaluation_date: date, days: int) -> bool:
-    """``when`` lies in the ``days`` days up to and including the evaluation date."""
-    return evaluation_date - timedelta(days=days) <= when <= evaluation_date
 
 
 def completed_years(birth: date, on: date) -> int:

@@ -342,3 +342,23 @@ def _items(value: Any) -> list[Any]:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def unresolved_draft_medication_references(draft_orders: Any, index: ResourceIndex) -> set[str]:
+    """``Medication/<id>`` references of draft orders (not contained) that ``index`` cannot resolve,
+    for the HTTP layer to read from the FHIR server (drafts are not in the index, so
+    ``ResourceIndex.unresolved_medication_references`` does not see them)."""
+    missing: set[str] = set()
+    for resource in _resources(draft_orders):
+        if resource.get("resourceType") != "MedicationRequest":
+            continue
+        reference = resource.get("medicationReference")
+        text = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(text, str) or not text or text.startswith("#") or index.resolve(text) is not None:
+            continue
+        parts = [p for p in text.split("/") if p]
+        if "_history" in parts:
+            parts = parts[: parts.index("_history")]
+        if len(parts) >= 2 and parts[-2] == "Medication":
+            missing.add(f"Medication/{parts[-1]}")
+    return missing

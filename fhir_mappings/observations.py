@@ -242,12 +242,5 @@ class ObservationReader:
                         float(value) if value is not None else None, unit)
 
 
-def latest(measurements: list[Measurement], accept: Callable[[Measurement], bool] = lambda m: True) -> Measurement | None:
-    for m in reversed(measurements):
-        if accept(m):
-            return m
-    return None
-
-
 def format_number(value: float) -> str:
     return _fmt(value)

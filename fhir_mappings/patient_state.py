@@ -113,7 +113,7 @@ def is_transplant_eligible(ecog: Measurement | None, age: int | None) -> bool:
     return ecog is None or ecog.value <= 1
 
 
-def body_size(reader: ObservationReader, evaluation_date: date) -> tuple[Measurement | None, Measurement | None, float | None]:
+def body_size(reader: ObservationReader) -> tuple[Measurement | None, Measurement | None, float | None]:
     """(height any date, weight within 90 days, Mosteller BSA)."""
     height = reader.latest(HEIGHT, accept=lambda m: m.value > 0)
     weight = reader.latest(WEIGHT, RECENT_DAYS)

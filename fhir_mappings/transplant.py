@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from fhir_mappings.conditions import condition_evidence
-from fhir_mappings.dates import parse_date, period_start
+from fhir_mappings.dates import months_between, parse_date, period_start
 from fhir_mappings.facts import Evidence, ProgressionEvent, Transplant
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.terminology import Codes, concept_texts
@@ -62,4 +62,4 @@ def months_to_progression(transplant_list: tuple[Transplant, ...],
     after = [e.date for e in events if e.date > asct]
     if not after:
         return None
-    return round((min(after) - asct).days / (365.25 / 12), 1)
+    return round(months_between(asct, min(after)), 1)
