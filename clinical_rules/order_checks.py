@@ -286,7 +286,7 @@ class _Checker:
         measures = supportive_measures(triggers, self.facts, self.kb, already_planned=planned)
         groups: dict[str, list[SupportiveMeasure]] = {}
         for measure in measures:
-            if measure.group != _DEX_REDUCTION_GROUP:
+            if measure.group != _DEX_REDUCTION_GROUP and not self._already_covered(measure.group, planned):
                 groups.setdefault(measure.group, []).append(measure)
         findings = []
         for group, options in groups.items():
@@ -317,6 +317,18 @@ class _Checker:
             override_reasons=self._override_reasons(config), fixes=fixes, alternatives=alternatives,
             drafts=tuple(d for d in self.judged if set(d.generics) & set(triggers)),
         )
+
+    def _already_covered(self, group: str, planned: list[str]) -> bool:
+        """O3–O5 ask for the prophylaxis only when *none* is current or drafted: any of the need's
+        options counts, including those of the other risk tier (aspirin drafted for a patient with
+        a prior VTE is VTE prophylaxis; the card would not be "missing prophylaxis")."""
+        if group not in _GROUP_CHECKS:
+            return False
+        need = next((n for n in self.kb.supportive_care if n["group"] == group), None)
+        if need is None:
+            return False
+        equivalents = {*need.get("options", ()), *need.get("prior_vte_options", ())}
+        return bool(equivalents & (self.facts.current_drugs() | set(planned)))
 
     # -- O10: regimen intensity ------------------------------------------------------------------
     def _o10_doublet(self) -> OrderFinding | None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fhir_mappings.draft_orders import read_draft_orders
+from fhir_mappings.draft_orders import read_draft_orders, unresolved_draft_medication_references
 from fhir_mappings.index import ResourceIndex
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -204,3 +204,14 @@ def test_random_fhir_like_drafts_never_raise(value: object) -> None:
         assert order.resource_id
         if order.timing is not None:
             assert order.timing.per_day > 0
+
+
+def test_unresolved_draft_medication_references() -> None:
+    index = ResourceIndex("p1")
+    index.add({"resourceType": "Medication", "id": "known", "code": {"text": "aspirin"}})
+    drafts = [draft("a", dosage=None), draft("b"), draft("c"), draft("d")]
+    drafts[0]["medicationReference"] = {"reference": "Medication/known"}
+    drafts[1]["medicationReference"] = {"reference": "https://ehr/fhir/Medication/m2/_history/3"}
+    drafts[2]["medicationReference"] = {"reference": "#contained"}
+    drafts[3]["medicationReference"] = "Medication/not-a-reference-object"
+    assert unresolved_draft_medication_references(bundle(*drafts), index) == {"Medication/m2"}

@@ -333,3 +333,10 @@ def test_no_suggestion_ever_orders_a_drug_the_patient_is_refractory_to() -> None
                        for name in excluded)
     deleted = {fix.draft.resource_id for f in findings for fix in f.fixes if fix.kind == "delete"}
     assert deleted == {"d-len", "d-dara", "d-btz", "d-isa", "d-ixa"}
+
+
+def test_o3_aspirin_drafted_counts_as_vte_prophylaxis_even_with_prior_vte() -> None:
+    prior_vte = Finding(True, (Evidence("Condition", "dvt"),))
+    drafted = [*drd(), draft("d-asa", "aspirin", 81)]
+    assert "O3" not in ids(run(drafted, facts(**taking("acyclovir"), vte_history=prior_vte)))
+    assert "O3" not in ids(run(drd(), facts(**taking("acyclovir", "aspirin"), vte_history=prior_vte)))
