@@ -76,8 +76,7 @@ class SupportiveMeasure:
     """One supportive-care suggestion (03 §4): a MedicationRequest or a ServiceRequest to create.
 
     ``group`` names the need it covers ("vte-prophylaxis", "zoster-prophylaxis", "antiemetic",
-    "pjp-prophylaxis", "cardiac-baseline", "type-and-screen", "immunoglobulin",
-    "dexamethasone-reduction"); several measures of one group are alternatives (any one covers
+    "pjp-prophylaxis", "cardiac-baseline", "type-and-screen", "immunoglobulin"); several measures of one group are alternatives (any one covers
     the need). ``drug`` + ``dose`` for medications, ``service`` for service requests.
     """
 

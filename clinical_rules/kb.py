@@ -189,6 +189,11 @@ def _consistency_problems(doc: dict[str, Any]) -> list[str]:
         for regimen_id in need.get("trigger_regimens", []):
             if regimen_id not in regimens:
                 problems.append(f"supportive_care/{need['group']}: unknown regimen {regimen_id!r}")
+    catalogue = doc.get("override_reasons", {})
+    for kind, codes in doc["cards"]["override_reasons"].items():
+        for code in codes:
+            if code not in catalogue:
+                problems.append(f"cards/override_reasons/{kind}: {code!r} is not in override_reasons")
     withdrawn = set(doc["hard_rules"]["withdrawn"])
     for regimen_id, regimen in regimens.items():
         if withdrawn & set(regimen["drugs"]):

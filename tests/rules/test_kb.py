@@ -82,6 +82,8 @@ def test_copy_of_the_kb_loads(kb_copy):
         ("regimens.yaml", lambda d: d["regimens"]["KRd"].update(seeds=["S9"]), "regimens/KRd/seeds/0"),
         ("rules.yaml", lambda d: d["hard_rules"].pop("xd_label"), "'xd_label' is a required property"),
         ("supportive.yaml", lambda d: d["supportive_care"][0].update(options=["heparinoid"]), "no dose for option 'heparinoid'"),
+        ("cards.yaml", lambda d: d["cards"]["treatment"].pop("high_risk_note"), "cards/treatment: 'high_risk_note'"),
+        ("cards.yaml", lambda d: d["cards"]["override_reasons"].update(data_gap=["because"]), "'because' is not in override_reasons"),
     ],
 )
 def test_broken_kb_is_refused_with_a_clear_message(kb_copy, filename, change, expected):
