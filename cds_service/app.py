@@ -29,6 +29,7 @@ from cds_service.observability import init_observability, record_feedback
 from cds_service.observability.audit import record_hook_response
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
+from cds_service.preview import register_preview
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
 from cds_service.services import discovery_document
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     install_client_auth(app, settings, state.store)
     _register_routes(app, state)
     register_openapi(app, [service["id"] for service in discovery_document()["services"]])
+    # The card preview page at / (development mode only; absent in production).
+    register_preview(app, settings)
     _register_error_handlers(app)
     init_observability(
         app,
