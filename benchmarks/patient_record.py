@@ -296,14 +296,17 @@ def _findings() -> list[dict[str, Any]]:
 
 
 def _m_protein_course(days_before: int) -> float:
-    """High at diagnosis, nadir after transplant, rising on maintenance, again rising now."""
+    """g/dL: high at diagnosis, nadir after transplant, progression on lenalidomide maintenance
+    (the reason for DKd), response to DKd, and a confirmed rise again over the last months."""
     if days_before > 2010:
         return 3.1
+    if days_before > 1000:
+        return 0.2
     if days_before > 760:
-        return max(0.2, 0.2 + (1400 - min(days_before, 1400)) * 0.0015) if days_before < 1400 else 0.2
-    if days_before > 200:
-        return 0.4
-    return 0.4 + (200 - days_before) * 0.006
+        return round(0.2 + (1000 - days_before) * 0.003, 2)  # up to ~0.9 at the switch to DKd
+    if days_before > 240:
+        return 0.3
+    return round(0.3 + (240 - days_before) * 0.005, 2)  # ~1.5 now
 
 
 def _serial_observations(count: int) -> list[dict[str, Any]]:
@@ -313,8 +316,11 @@ def _serial_observations(count: int) -> list[dict[str, Any]]:
     ]
     span_days = YEARS_OF_HISTORY * 365
     observations = []
+    m_protein, others = panel[0], panel[1:]
     for n in range(count):
-        code, display, unit, low, high, base, category = panel[n % len(panel)]
+        # Every third result is a serum M-protein: myeloma follow-up measures it at each visit.
+        analyte = m_protein if n % 3 == 0 else others[(n - n // 3 - 1) % len(others)]
+        code, display, unit, low, high, base, category = analyte
         days_before = span_days - (n * span_days) // max(count, 1)
         value = (
             _m_protein_course(days_before)

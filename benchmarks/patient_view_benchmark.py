@@ -40,6 +40,9 @@ from patient_record import patient_view_request  # noqa: E402 - sibling module o
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICE = "rrmm-relapse-guidance"
+# The 10,000-Observation record is ~10 MB: above the default request limit (5 MB).
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+GC_THRESHOLDS = (50_000, 20, 100)  # the values of deploy/gunicorn.conf.py
 TARGET_P50_RATIO = 4.0
 TARGET_P99_RATIO = 8.0
 
@@ -90,10 +93,13 @@ def _in_process_client(database_url: str):
     from cds_service.app import create_app
     from cds_service.config import Settings
 
-    app = create_app(Settings(database_url=database_url, log_level="WARNING"))
-    # As gunicorn.conf.py does after start-up: long-lived objects leave the GC's working set.
+    app = create_app(
+        Settings(database_url=database_url, log_level="WARNING", max_request_bytes=MAX_REQUEST_BYTES)
+    )
+    # As deploy/gunicorn.conf.py does after start-up (post_worker_init).
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     return app.test_client()
 
 
@@ -114,6 +120,7 @@ class GunicornServer:
             "GUNICORN_WORKERS": "1",
             "RRMM_CDS_LOG_LEVEL": "WARNING",
             "GUNICORN_LOG_LEVEL": "warning",
+            "RRMM_CDS_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
             "DATABASE_URL": f"sqlite:///{workdir / 'http-store.sqlite3'}",
             "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
         }
