@@ -164,8 +164,7 @@ class _Checker:
     def _o1_refractory(self, draft: DraftOrder, drug: str, rule: str, reason: str) -> OrderFinding:
         recommendation = self._recommended_regimen()
         label = f"Remove {draft.label}"
-        notes = [f"{_capitalise(reason)} ({rule}): never give a drug the patient is refractory to "
-                 "(dexamethasone excepted)."]
+        notes = [self._explain("O1", reason=_capitalise(reason), rule=rule)]
         if recommendation is not None:
             regimen_id, regimen_label = recommendation
             label += f" — recommended instead: {regimen_label}"
@@ -184,14 +183,14 @@ class _Checker:
         else:
             detail = "no t(11;14) result on file"
             used = [FactUsed("No FISH result for t(11;14) on file")]
-        notes = ["Venetoclax is used in myeloma only with t(11;14) documented positive (H3); otherwise it is off-label without benefit."]
+        notes = [self._explain("O2")]
         return self._finding("O2", draft, detail, notes, used,
                              fixes=(Fix("delete", f"Remove {draft.label}", draft=draft),), drug=drug)
 
     def _o12_withdrawn(self, draft: DraftOrder, drug: str) -> OrderFinding:
         decision = next((d for d in self.kb.decision_log if drug in str(d.get("topic", "")).lower()
                          or drug in str(d.get("decision", "")).lower()), None)
-        notes = [f"{_capitalise(drug)} is a withdrawn product: never ordered or suggested (H6)."]
+        notes = [self._explain("O12", drug=_capitalise(drug))]
         if decision is not None:
             # Where the seeds disagree with the current status, say so (04 §1).
             notes.append(f"Knowledge-base decision {decision.get('id', '')}: {decision.get('decision', '')} "
@@ -209,15 +208,14 @@ class _Checker:
         else:
             detail = "heart failure"
         used = [FactUsed("Heart failure or LVEF < 40 %", self.facts.heart_failure.evidence)]
-        notes = ["Carfilzomib is not the primary choice with heart failure or LVEF < 40 % (H5; S3, S4): "
-                 "obtain cardiology review before the first dose."]
+        notes = [self._explain("O8")]
         return self._finding("O8", draft, detail, notes, used, drug="carfilzomib")
 
     def _o11_ixazomib_alone(self, draft: DraftOrder) -> OrderFinding | None:
         if not draft.names("ixazomib") or "lenalidomide" in self.drafted:
             return None
         drafted = ", ".join(sorted(self.drafted)) or draft.label
-        notes = ["Ixazomib is registered only in combination with lenalidomide and dexamethasone (IRd; S3)."]
+        notes = [self._explain("O11")]
         return self._finding("O11", draft, "", notes, [FactUsed(f"Drafted together: {drafted}")], drug="ixazomib")
 
     # -- O6, O7, O9: the draft should be changed -----------------------------------------------
@@ -235,7 +233,7 @@ class _Checker:
                 f" {_schedule(draft.timing.frequency, draft.timing.period, draft.timing.period_unit)}"
                 if draft.timing else "")
             detail = f"{drafted} drafted; renal starting dose {target.value:g} {target.unit} {_dose_schedule(target)}"
-            notes = [f"Drafted {drafted}; the starting dose for this patient is {target.text} (03 §5)."]
+            notes = [self._explain("O6", drafted=drafted, target=target.text)]
             used = [*_renal_facts(self.facts)]
             change = DraftChange(dose=target, description=f"Change {drug} to {target.text}")
             return self._finding("O6", draft, detail, notes, used, drug=drug,
@@ -253,8 +251,7 @@ class _Checker:
             return None
         age = self.facts.age
         detail = f"{draft.dose.value:g} mg weekly drafted at age {age}: reduce to {target.value:g} mg weekly"
-        notes = [f"Age {age}: dexamethasone {target.value:g} mg weekly instead of {draft.dose.value:g} mg "
-                 "(03 §4, §5; label)."]
+        notes = [self._explain("O7", age=age, target=f"{target.value:g}", drafted=f"{draft.dose.value:g}")]
         notes += [f"Knowledge base: {a}." for a in target.adjustments]
         used = [FactUsed(f"Age {age} years" + (f" (born {self.facts.birth_date.isoformat()})"
                                                 if self.facts.birth_date else ""))]
@@ -269,8 +266,7 @@ class _Checker:
         if not draft.names("bortezomib") or draft.route != "intravenous" or not self.facts.neuropathy.present:
             return None
         target = starting_dose("bortezomib", self.regimen_id, self.facts, self.kb)
-        notes = ["Peripheral neuropathy: bortezomib subcutaneously (and weekly) causes less neuropathy than "
-                 f"intravenous twice-weekly dosing (03 §5). Suggested: {target.text}."]
+        notes = [self._explain("O9", target=target.text)]
         used = [FactUsed("Peripheral neuropathy", self.facts.neuropathy.evidence)]
         change = DraftChange(dose=target, route="subcutaneous", description="Give bortezomib subcutaneously")
         return self._finding("O9", draft, "", notes, used, drug="bortezomib",
@@ -346,8 +342,7 @@ class _Checker:
             return None
         draft = next(d for d in self.drafts if drug in d.generics)
         triplets = self._triplet_options(drug)
-        notes = ["Prefer triplets with at least two agents the patient is not refractory to (H4, S0); "
-                 "doublets only when a triplet is not tolerated (frail)."]
+        notes = [self._explain("O10")]
         if triplets:
             notes.append("Triplet options: " + "; ".join(triplets) + ".")
         frailty = (f"ECOG {self.facts.ecog.value:g}" if self.facts.ecog else "ECOG unknown") + (
@@ -392,6 +387,10 @@ class _Checker:
         if option is None or any(drug_exclusion(d, self.facts, self.kb) for d in option.drugs):
             return None
         return option.regimen_id, option.label
+
+    def _explain(self, check_id: str, **values: Any) -> str:
+        """The check's explanation sentence from the knowledge base, placeholders filled."""
+        return str(self.config[check_id].get("explanation", self.config[check_id]["title"])).format(**values)
 
     def _override_reasons(self, config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         table: dict[str, str] = self.kb.data["override_reasons"]

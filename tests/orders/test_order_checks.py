@@ -340,3 +340,14 @@ def test_o3_aspirin_drafted_counts_as_vte_prophylaxis_even_with_prior_vte() -> N
     drafted = [*drd(), draft("d-asa", "aspirin", 81)]
     assert "O3" not in ids(run(drafted, facts(**taking("acyclovir"), vte_history=prior_vte)))
     assert "O3" not in ids(run(drd(), facts(**taking("acyclovir", "aspirin"), vte_history=prior_vte)))
+
+
+def test_knowledge_base_order_checks_are_complete() -> None:
+    checks = KB.data["order_checks"]
+    assert {f"O{i}" for i in range(1, 13)} | {"S4"} == set(checks)
+    table = KB.data["override_reasons"]
+    for check_id, config in checks.items():
+        assert config["override_reasons"], check_id
+        assert set(config["override_reasons"]) <= set(table), check_id
+        assert config["topic"] in {"contraindication", "supportive-care", "dose-adjustment", "regimen-intensity"}
+        assert set(config["seeds"]) <= set(KB.data["sources"]), check_id
