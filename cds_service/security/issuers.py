@@ -133,6 +133,7 @@ class UrlJwksSource(JwksSource):
         super().__init__(f"url:{url}", **kwargs)
         self.url = url
         self._session = session or requests.Session()
+        self._session.trust_env = False
 
     def _stale(self, now: float) -> bool:
         return self._loaded_at is None or now - self._loaded_at > URL_CACHE_TTL_S
@@ -192,6 +193,7 @@ def load_trusted_issuers(
     if not isinstance(document, dict) or not document:
         raise IssuerConfigError(f"{file} must be a non-empty JSON object keyed by issuer")
     shared_session = session or requests.Session()
+    shared_session.trust_env = False  # no proxies or ~/.netrc credentials from the environment
     issuers: dict[str, TrustedIssuer] = {}
     for issuer, spec in document.items():
         issuers[issuer] = _load_issuer(
