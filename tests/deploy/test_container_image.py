@@ -139,3 +139,16 @@ def test_access_log_lines_are_json_without_query_or_headers(
     assert line["request_id"] == "req-1"
     assert line["duration_ms"] == 12.5
     assert "secret" not in caplog.text
+
+
+def test_worker_gc_tuning(gunicorn_config: dict[str, Any]) -> None:
+    import gc
+
+    thresholds = gc.get_threshold()
+    try:
+        gunicorn_config["post_worker_init"](None)
+        assert gc.get_threshold() == gunicorn_config["GC_THRESHOLDS"]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
