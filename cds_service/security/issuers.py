@@ -44,17 +44,37 @@ URL_CACHE_TTL_S = 3600.0  # a fetched JWKS is trusted for this long before a rou
 FETCH_TIMEOUT_S = 3.0
 MAX_JWKS_BYTES = 512 * 1024
 _KEY_TYPES = ("EC", "RSA")
+_EC_CURVES = {"ES256": "P-256", "ES384": "P-384"}
 
 
 class IssuerConfigError(ValueError):
     """The trusted-issuer file is missing, unreadable or malformed."""
 
 
-def parse_jwks(document: Any) -> dict[str, PyJWK]:
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A published verification key with the JWK members the verifier checks against the token."""
+
+    kid: str
+    kty: str
+    crv: str | None
+    alg: str | None  # as declared in the JWK; None when the JWK does not restrict it
+    jwk: PyJWK
+
+    def fits(self, alg: str) -> bool:
+        """Can this key verify a signature made with ``alg`` (type, curve, declared alg)?"""
+        if self.alg is not None and self.alg != alg:
+            return False
+        if alg.startswith("ES"):
+            return self.kty == "EC" and self.crv == _EC_CURVES.get(alg)
+        return self.kty == "RSA" and alg.startswith("RS")
+
+
+def parse_jwks(document: Any) -> dict[str, TrustedKey]:
     """Usable signing keys of a JWKS document, by kid; unusable entries are skipped."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise ValueError("a JWKS must be an object with a 'keys' array")
-    keys: dict[str, PyJWK] = {}
+    keys: dict[str, TrustedKey] = {}
     for entry in document["keys"]:
         if not isinstance(entry, dict) or entry.get("kty") not in _KEY_TYPES:
             continue
@@ -62,7 +82,7 @@ def parse_jwks(document: Any) -> dict[str, PyJWK]:
         if not isinstance(kid, str) or not kid or entry.get("use", "sig") != "sig":
             continue
         try:
-            keys[kid] = PyJWK(entry)
+            keys[kid] = TrustedKey(kid, entry["kty"], entry.get("crv"), entry.get("alg"), PyJWK(entry))
         except (PyJWKError, ValueError, TypeError, KeyError):
             logger.warning("skipping an unusable key in a JWKS", extra={"event": "jwks"})
     return keys
@@ -74,18 +94,18 @@ class JwksSource:
     def __init__(self, label: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.label = label
         self._clock = clock
-        self._keys: dict[str, PyJWK] = {}
+        self._keys: dict[str, TrustedKey] = {}
         self._loaded_at: float | None = None
         self._last_attempt: float | None = None
         self._lock = threading.Lock()
 
-    def _read(self) -> dict[str, PyJWK]:
+    def _read(self) -> dict[str, TrustedKey]:
         raise NotImplementedError
 
     def _stale(self, now: float) -> bool:
         return self._loaded_at is None
 
-    def get_key(self, kid: str) -> PyJWK | None:
+    def get_key(self, kid: str) -> TrustedKey | None:
         now = self._clock()
         key = self._keys.get(kid)
         if key is not None and not self._stale(now):
@@ -122,7 +142,7 @@ class FileJwksSource(JwksSource):
         if not self._keys:
             raise IssuerConfigError(f"JWKS file {path} holds no usable EC or RSA signing key with a kid")
 
-    def _read(self) -> dict[str, PyJWK]:
+    def _read(self) -> dict[str, TrustedKey]:
         return parse_jwks(orjson.loads(self.path.read_bytes()))
 
 
@@ -138,7 +158,7 @@ class UrlJwksSource(JwksSource):
     def _stale(self, now: float) -> bool:
         return self._loaded_at is None or now - self._loaded_at > URL_CACHE_TTL_S
 
-    def _read(self) -> dict[str, PyJWK]:
+    def _read(self) -> dict[str, TrustedKey]:
         # No redirects: the URL is the configured one and only that one.
         with self._session.get(
             self.url,

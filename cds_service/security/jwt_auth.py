@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
-from jwt import PyJWK
 
 from cds_service.security.issuers import TrustedIssuer
 
@@ -45,7 +44,6 @@ MAX_TOKEN_CHARS = 16 * 1024
 MAX_JTI_CHARS = 255
 MAX_ISSUER_CHARS = 500
 _COMPACT_JWS_RE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
-_EC_CURVES = {"ES256": "P-256", "ES384": "P-384"}
 
 
 class AuthenticationFailed(Exception):
@@ -79,16 +77,6 @@ def _bearer_token(authorization: str | None) -> str:
     if len(token) > MAX_TOKEN_CHARS or not _COMPACT_JWS_RE.match(token):
         raise AuthenticationFailed("not a compact JWS")
     return token
-
-
-def _key_fits_algorithm(key: PyJWK, alg: str) -> bool:
-    jwk = key._jwk_data  # the JWK members as published; PyJWK keeps them here
-    declared = jwk.get("alg")
-    if declared is not None and declared != alg:
-        return False
-    if alg.startswith("ES"):
-        return jwk.get("kty") == "EC" and jwk.get("crv") == _EC_CURVES[alg]
-    return jwk.get("kty") == "RSA"
 
 
 class ClientJwtVerifier:
@@ -151,12 +139,12 @@ class ClientJwtVerifier:
         key = source.get_key(kid)
         if key is None:
             raise AuthenticationFailed("unknown kid")
-        if not _key_fits_algorithm(key, alg):
+        if not key.fits(alg):
             raise AuthenticationFailed("key does not fit the algorithm")
         now = self._clock()
         claims = jwt.decode(
             token,
-            key.key,
+            key.jwk.key,
             algorithms=[alg],
             audience=list(audiences),
             issuer=issuer_name,

@@ -206,3 +206,17 @@ def test_expected_audiences() -> None:
         "https://cds.test/base/cds-services/x/feedback",
         "https://cds.test/base/cds-services/x",
     ]
+
+
+def test_curve_must_match_the_algorithm(keys: ClientKeys, tmp_path: Path) -> None:
+    import json
+
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(p256.public_key(), as_dict=True)
+    jwk.update(kid="p256-no-alg")  # no "alg": only the curve says what it is for
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    (tmp_path / "issuers.json").write_text(json.dumps({ISSUER: {"jwks_file": "jwks.json"}}))
+    issuers = load_trusted_issuers(tmp_path / "issuers.json", production=False)
+    verifier = ClientJwtVerifier(issuers, MemoryReplayGuard(), algorithms=frozenset({"ES256", "ES384"}))
+    token = keys.token(AUD, "ES384", header={"kid": "p256-no-alg"}, key=p256)
+    assert _reject(verifier, bearer(token)) == "key does not fit the algorithm"
