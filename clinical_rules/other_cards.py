@@ -115,12 +115,19 @@ def relapse_workup_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard | No
     else:
         reasons.append(texts["no_cytogenetics"])
     # An abnormality already documented positive stays positive: no need to test it again.
-    for abnormality, key, label in (("del17p", "fish-del17p", "del(17p)/TP53 FISH"), ("gain1q", "fish-1q", "1q FISH")):
+    for abnormality, key, label in (
+        ("del17p", "fish-del17p", "Bone marrow FISH for del(17p)/TP53"),
+        ("gain1q", "fish-1q", "Bone marrow FISH for 1q gain/amplification"),
+    ):
         if abnormality not in positive:
             services.append(_service(key, label, "progression-associated abnormality at relapse (S0)", kb))
-            what.append(label)
+            what.append(label.removeprefix("Bone marrow FISH for ") + " FISH")
+    if services:
+        services.insert(0, _service("marrow-sampling", "Bone marrow aspirate and biopsy (sample for FISH)",
+                                    "relapse re-staging and FISH at relapse (S0)", kb))
     reasons.append(texts["imaging"])
-    services.append(_service("pet-ct", "Restaging PET-CT / whole-body imaging", "look for extramedullary disease (S0)", kb))
+    services.append(_service("pet-ct", "Restaging PET-CT (or whole-body low-dose CT / MRI)",
+                             "look for extramedullary disease (S0)", kb))
     what.append("restaging imaging")
     return InfoCard(
         topic="relapse-workup",

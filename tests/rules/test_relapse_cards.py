@@ -97,15 +97,20 @@ def test_aggressive_disease_is_critical_beside_the_treatment(kb, finding):
 
 def test_workup_without_cytogenetics_requests_fish_and_imaging(kb):
     workup = card(FactsBuilder().no_cytogenetics().build(), kb, "relapse-workup")
-    assert [s.id for s in workup.services] == ["fish-del17p", "fish-1q", "pet-ct"]
+    assert [s.id for s in workup.services] == ["marrow-sampling", "fish-del17p", "fish-1q", "pet-ct"]
     assert "No cytogenetic result" in workup.reasons[0]
 
 
 def test_workup_with_fish_on_file_never_repeats_primary_translocations(kb):
     workup = card(FactsBuilder().cytogenetics(del17p=True, t4_14=True).build(), kb, "relapse-workup")
     codes = [s.id for s in workup.services]
-    assert codes == ["fish-1q", "pet-ct"]  # del(17p) already positive; no t(4;14) retest
+    assert codes == ["marrow-sampling", "fish-1q", "pet-ct"]  # del(17p) already positive; no t(4;14) retest
     assert "do not repeat primary translocations" in workup.reasons[0]
+
+
+def test_workup_with_both_progression_markers_positive_only_images(kb):
+    workup = card(FactsBuilder().cytogenetics(del17p=True, gain1q=True).build(), kb, "relapse-workup")
+    assert [s.id for s in workup.services] == ["pet-ct"]
 
 
 def test_high_risk_note(kb):
