@@ -351,3 +351,11 @@ def test_knowledge_base_order_checks_are_complete() -> None:
         assert set(config["override_reasons"]) <= set(table), check_id
         assert config["topic"] in {"contraindication", "supportive-care", "dose-adjustment", "regimen-intensity"}
         assert set(config["seeds"]) <= set(KB.data["sources"]), check_id
+
+
+def test_o12_not_for_plain_melphalan_but_for_panobinostat_by_brand_text() -> None:
+    dex = draft("d-dex", DEX, 20, period_unit="wk")
+    frail = facts(**COVERED, frail=True)
+    assert "O12" not in ids(run([draft("d-mel", "Alkeran 2 mg tablet", 6), dex], frail))
+    o12 = only(run([draft("d-pano", "Farydak 20 mg capsule", 20), dex], frail), "O12")
+    assert o12.fixes[0].draft.resource_id == "d-pano"
