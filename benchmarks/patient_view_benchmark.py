@@ -260,12 +260,94 @@ def summarise(results: list[SizeResult]) -> list[str]:
     return lines
 
 
+def stage_breakdown(sizes: list[int], repeat: int = 9) -> None:
+    """CPU time of each stage of a patient-view call (median of ``repeat``), to find hot spots.
+
+    Mirrors ``cds_service.pipeline.Pipeline.run`` stage by stage; a stage whose internals have
+    changed is reported as n/a rather than failing the benchmark.
+    """
+    from datetime import date
+
+    from cds_service import handlers, schemas
+    from cds_service.app import create_app
+    from cds_service.config import Settings
+    from cds_service.data_gathering import GatherReport, gather
+    from cds_service.handlers import HookContext
+    from cds_service.observability.audit import record_hook_response
+    from cds_service.pipeline import find_service, validate_request
+
+    with tempfile.TemporaryDirectory(prefix="rrmm-bench-") as workdir:
+        app = create_app(
+            Settings(
+                database_url=f"sqlite:///{Path(workdir) / 'stages.sqlite3'}",
+                log_level="WARNING",
+                max_request_bytes=MAX_REQUEST_BYTES,
+            )
+        )
+        state = app.extensions["rrmm_cds"]
+        pipeline = state.pipeline
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        service = find_service(SERVICE)
+        print(f"\nCPU ms per stage (median of {repeat}):")
+        for observations in sizes:
+            body = orjson.dumps(patient_view_request(observations))
+            document = orjson.loads(body)
+            stages: dict[str, Callable[[], object]] = {}
+
+            def gathered(document: dict = document) -> object:
+                return gather(
+                    document,
+                    service,
+                    permits=pipeline.permits,
+                    limits=pipeline.limits,
+                    session_factory=pipeline.session_factory,
+                    report=GatherReport(),
+                )
+
+            context = HookContext(
+                service_id=service.id,
+                hook=service.hook,
+                patient_id=document["context"]["patientId"],
+                evaluation_date=date.fromisoformat("2026-03-15"),
+                index=gathered(),
+                context=document["context"],
+                kb=pipeline.kb,
+            )
+            cards = handlers.patient_view_cards(context)
+            result = pipeline.run(SERVICE, orjson.loads(body), context.evaluation_date)
+            stages["parse (orjson.loads)"] = lambda body=body: orjson.loads(body)
+            stages["request validation"] = lambda document=document: validate_request(service, document)
+            stages["gather + index"] = gathered
+            stages["facts + rules + cards"] = lambda context=context: handlers.patient_view_cards(context)
+            stages["response schema check"] = lambda cards=cards: [
+                schemas.problems("response", {"cards": [card]}) for card in cards
+            ]
+            stages["audit + metrics"] = lambda result=result: record_hook_response(
+                state.store, "salt", result
+            )
+            stages["response serialisation"] = lambda result=result: orjson.dumps(result.response)
+            cells = []
+            for name, action in stages.items():
+                try:
+                    cells.append(
+                        f"{name} {measure(action, 0, min_runs=repeat, max_runs=repeat).cpu_p50_ms:.2f}"
+                    )
+                except Exception as error:  # noqa: BLE001 - a changed internal must not end the run
+                    cells.append(f"{name} n/a ({type(error).__name__})")
+            print(f"  {observations:>6} Observations: " + " · ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,1000,10000", help="comma-separated Observation counts")
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per size and mode")
     parser.add_argument("--no-http", action="store_true", help="skip the gunicorn/HTTP measurement")
     parser.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
+    parser.add_argument(
+        "--stages", action="store_true", help="also print the CPU cost of each pipeline stage"
+    )
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
 
@@ -276,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run(sizes, args.seconds, http=not args.no_http)
     for line in summarise(results):
         print(line)
+    if args.stages:
+        stage_breakdown(sizes)
     if args.json:
         args.json.write_bytes(
             orjson.dumps([asdict(result) for result in results], option=orjson.OPT_INDENT_2)
