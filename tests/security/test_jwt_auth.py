@@ -218,5 +218,7 @@ def test_curve_must_match_the_algorithm(keys: ClientKeys, tmp_path: Path) -> Non
     (tmp_path / "issuers.json").write_text(json.dumps({ISSUER: {"jwks_file": "jwks.json"}}))
     issuers = load_trusted_issuers(tmp_path / "issuers.json", production=False)
     verifier = ClientJwtVerifier(issuers, MemoryReplayGuard(), algorithms=frozenset({"ES256", "ES384"}))
-    token = keys.token(AUD, "ES384", header={"kid": "p256-no-alg"}, key=p256)
+    # Signed ES256 but labelled ES384: the key/algorithm check must refuse it before any crypto.
+    token = keys.token(AUD, "ES256", header={"kid": "p256-no-alg", "alg": "ES384"}, key=p256)
+    assert jwt.get_unverified_header(token)["alg"] == "ES384"
     assert _reject(verifier, bearer(token)) == "key does not fit the algorithm"
