@@ -68,7 +68,7 @@ def _treatment_card(
         section("Why this regimen", bullets(_why_lines(treatment, kb))),
         section("Starting doses (recommended regimen)", bullets(escape(d.text) for d in recommended.doses)),
         section("Notes", bullets(escape(n) for n in (*treatment.notes, *recommended.notes))),
-        section("Sources disagree", bullets(_treatment_disagreements(facts, treatment))),
+        section("Sources disagree", bullets(escape(d) for d in decision.disagreements)),
         _trace(treatment.row_id, treatment.seeds + recommended.seeds, kb),
     )
     return build_card(
@@ -104,21 +104,6 @@ def _why_lines(treatment: TreatmentDecision, kb: KnowledgeBase) -> list[str]:
     if alternatives:
         lines.append(f"Alternatives in list order: {', '.join(alternatives)}.")
     return lines
-
-
-def _treatment_disagreements(facts: PatientFacts, treatment: TreatmentDecision) -> list[str]:
-    out: list[str] = []
-    on_maintenance = any("lenalidomide" in line.maintenance_drugs for line in facts.lines)
-    if facts.lenalidomide_refractory and on_maintenance:
-        out.append(
-            "Progression on lenalidomide maintenance: S4 calls it lenalidomide-sensitive; S0 and S3 treat it as "
-            "refractory — followed here (H2, decision D02)."
-        )
-    if facts.frail:
-        out.append("Frail patients: S0 prefers a triplet (IRd), S4 one or two drugs — IRd first, doublet acceptable (D08).")
-    if any(o.regimen_id == "DVd" for o in treatment.options):
-        out.append("S0 quotes OPTIMISMM figures for DVd; they belong to PVd — DVd is cited from CASTOR (S4, D04).")
-    return out
 
 
 # -- supportive care ----------------------------------------------------------------------------

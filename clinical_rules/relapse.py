@@ -68,7 +68,22 @@ def decide(facts: PatientFacts, kb: KnowledgeBase) -> RelapseDecision:
         supportive=supportive,
         info_cards=tuple(info_cards),
         data_gaps=data_gaps(facts, kb, recommended),
+        disagreements=treatment_disagreements(facts, kb, treatment),
     )
+
+
+def treatment_disagreements(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDecision) -> tuple[str, ...]:
+    """The source disagreements (decision log) that bear on this patient's treatment choice."""
+    texts = kb.cards["treatment"]["disagreements"]
+    found: list[str] = []
+    on_maintenance = any("lenalidomide" in line.maintenance_drugs for line in facts.lines)
+    if facts.lenalidomide_refractory and on_maintenance:
+        found.append(texts["lenalidomide_maintenance"])
+    if facts.frail:
+        found.append(texts["frail"])
+    if any(option.regimen_id == "DVd" for option in treatment.options):
+        found.append(texts["dvd_optimismm"])
+    return tuple(found)
 
 
 def _possible_progression(facts: PatientFacts, kb: KnowledgeBase) -> RelapseDecision:

@@ -150,3 +150,12 @@ def test_complete_record_has_no_gaps(kb):
 def test_unknown_age_and_ecog_are_gaps(kb):
     codes = {g.code for g in decide(FactsBuilder().ecog(None).override(age=None).build(), kb).data_gaps}
     assert {"no-birth-date", "no-ecog"} <= codes
+
+
+def test_disagreements_bearing_on_the_patient(kb):
+    facts = FactsBuilder().refractory_to("lenalidomide").build()
+    maintenance = facts.lines[0].__class__(1, facts.lines[0].start, ("bortezomib", "lenalidomide"), True, ("lenalidomide",), ())
+    on_maintenance = FactsBuilder().refractory_to("lenalidomide").override(lines=(maintenance,)).build()
+    assert any("S4 calls it lenalidomide-sensitive" in d for d in decide(on_maintenance, kb).disagreements)
+    assert any("CASTOR" in d for d in decide(facts, kb).disagreements)  # DVd recommended
+    assert decide(FactsBuilder().build(), kb).disagreements == ()
