@@ -140,9 +140,9 @@ def _wait_until_ready(process: subprocess.Popen[str], url: str, log_path: Path) 
             raise RuntimeError(f"rrmm-cds serve exited with {process.returncode}: "
                                f"{log_path.read_text()[-3000:]}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading the knowledge base
             pass
         time.sleep(0.2)
     raise RuntimeError(f"rrmm-cds serve did not answer {url} in time")
