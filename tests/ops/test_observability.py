@@ -146,3 +146,22 @@ def test_feedback_items_counted_by_outcome() -> None:
         _sample(client, "rrmm_cds_feedback_items_total", service="svc-f", outcome="overridden") == before + 1
     )
     assert _sample(client, "rrmm_cds_feedback_items_total", service="svc-f", outcome="other") >= 1
+
+
+def test_prepare_multiprocess_directory(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from cds_service.observability import prepare_multiprocess_directory
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    target = tmp_path / "metrics"
+    target.mkdir()
+    (target / "counter_99.db").write_bytes(b"stale")
+    assert prepare_multiprocess_directory(target) == target
+    assert not list(target.iterdir())
+    import os
+
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(target)
+    # an explicit environment setting wins over the argument
+    assert prepare_multiprocess_directory(tmp_path / "other") == target
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    created = prepare_multiprocess_directory()
+    assert created.is_dir() and os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(created)
