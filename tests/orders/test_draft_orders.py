@@ -174,12 +174,10 @@ def test_other_patients_and_void_drafts_are_skipped() -> None:
     assert [o.resource_id for o in orders] == ["a", "d"]
 
 
-# ``coding`` always arrives as a list here: CodeableConcept reading is fhir_mappings.terminology's
-# (fuzzed in tests/mappings); this test is about the draft reading around it.
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["resourceType", "id", "entry", "resource", "medicationCodeableConcept",
+        st.sampled_from(["resourceType", "id", "entry", "resource", "medicationCodeableConcept", "coding",
                          "text", "display", "code", "system", "dosageInstruction", "doseAndRate",
                          "doseQuantity", "value", "unit", "timing", "repeat", "frequency", "period",
                          "periodUnit", "route", "medicationReference", "reference", "contained", "status",
