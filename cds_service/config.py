@@ -97,7 +97,7 @@ class Settings:
             fetch_retries=_non_negative_int(
                 text("RRMM_CDS_FETCH_RETRIES"), "RRMM_CDS_FETCH_RETRIES", DEFAULT_FETCH_RETRIES
             ),
-            fhir_allowlist=text("RRMM_CDS_FHIR_ALLOWLIST"),
+            fhir_allowlist=_checked_allowlist(text("RRMM_CDS_FHIR_ALLOWLIST"), env),
             log_level=log_level,
             auth=auth,
             trusted_issuers=text("RRMM_CDS_TRUSTED_ISSUERS"),
@@ -107,6 +107,17 @@ class Settings:
             ),
             audit_salt=text("RRMM_CDS_AUDIT_SALT"),
         )
+
+
+def _checked_allowlist(raw: str | None, env: str) -> str | None:
+    """Parse RRMM_CDS_FHIR_ALLOWLIST now so a bad entry stops start-up with a clear message."""
+    from cds_service.security.allowlist import FhirAllowlist  # security imports config, not vice versa
+
+    try:
+        FhirAllowlist.from_setting(raw, production=env == "production")
+    except ValueError as exc:
+        raise ConfigError(f"RRMM_CDS_FHIR_ALLOWLIST: {exc}") from None
+    return raw
 
 
 def _auth_settings(

@@ -150,3 +150,12 @@ def test_replay_is_caught_across_workers_sharing_the_database(tmp_path: Path, ke
     token = keys.token(BASE_URL + SERVICE)
     assert worker_a.post(SERVICE, json={}, headers=auth(token)).status_code == 200
     assert worker_b.post(SERVICE, json={}, headers=auth(token)).status_code == 401
+
+
+def test_bad_fhir_allowlist_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match="RRMM_CDS_FHIR_ALLOWLIST"):
+        Settings.from_env({"RRMM_CDS_FHIR_ALLOWLIST": "127.0.0.1"})
+    with pytest.raises(ConfigError, match="https"):
+        Settings.from_env({"RRMM_CDS_ENV": "production", "RRMM_CDS_FHIR_ALLOWLIST": "http://fhir.test",
+                           "RRMM_CDS_PUBLIC_BASE_URL": "https://cds.test", "RRMM_CDS_TRUSTED_ISSUERS": "/x"})
+    assert Settings.from_env({"RRMM_CDS_FHIR_ALLOWLIST": "http://127.0.0.1, https://fhir.test:8443"}).fhir_allowlist
