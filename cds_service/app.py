@@ -165,7 +165,10 @@ def _register_routes(app: Flask, state: AppState) -> None:
         g.outcome = "handler_error" if result.handler_failed else "ok"
         # Metrics and the audit row; never raises (an audit failure is logged and counted).
         record_hook_response(
-            state.store, resolve_audit_salt(state.settings.audit_salt, state.settings.database_url), result
+            state.store,
+            resolve_audit_salt(state.settings.audit_salt, state.settings.database_url),
+            result,
+            kb_version=getattr(state.pipeline.kb, "version", None),
         )
         return json_response(result.response)
 

@@ -83,7 +83,7 @@ def audit_entry_for_response(
     cards: Sequence[Mapping[str, Any]],
     duration_ms: float,
     created_at: datetime | None = None,
-    kb_version: str | None = None,
+    fallback_kb_version: str | None = None,
 ) -> AuditEntry:
     audit_cards: list[AuditCard] = []
     versions: list[str] = []
@@ -103,7 +103,7 @@ def audit_entry_for_response(
         service_id=service_id,
         hook_instance=hook_instance,
         patient_hash=hash_patient_id(patient_id, salt) if patient_id else None,
-        kb_version=kb_version or _most_common(versions),
+        kb_version=_most_common(versions) or fallback_kb_version,
         cards=audit_cards,
         duration_ms=duration_ms,
         created_at=created_at,
@@ -134,8 +134,14 @@ def _most_common(values: Iterable[str]) -> str | None:
     return max(counts, key=counts.__getitem__) if counts else None
 
 
-def record_hook_response(store: Store | None, audit_salt: str, result: HookResult) -> None:
-    """After a hook call: count its cards and fetch errors, and write its audit row."""
+def record_hook_response(
+    store: Store | None, audit_salt: str, result: HookResult, *, kb_version: str | None = None
+) -> None:
+    """After a hook call: count its cards and fetch errors, and write its audit row.
+
+    ``kb_version`` is the loaded knowledge base's version, recorded even when no card was
+    returned; the cards' own provenance wins when they name one.
+    """
     service_id = result.service.id
     cards = result.response.get("cards", [])
     metrics.record_cards(service_id, cards)
@@ -149,4 +155,5 @@ def record_hook_response(store: Store | None, audit_salt: str, result: HookResul
         salt=audit_salt,
         cards=cards,
         duration_ms=result.gather_ms + result.rules_ms,
+        fallback_kb_version=kb_version,
     )

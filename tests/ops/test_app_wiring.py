@@ -143,3 +143,16 @@ def test_audit_failure_does_not_fail_the_call(client) -> None:
     assert len(response.get_json()["cards"]) == 2
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(audit_response)).scalar_one() == 0
+
+
+def test_silent_response_is_audited_with_the_loaded_kb_version(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handlers, "patient_view_cards", lambda _ctx: [])
+    response = client.post(
+        f"/cds-services/{SERVICE}", data=orjson.dumps(_request("pt-9")), content_type="application/json"
+    )
+    assert response.get_json() == {"cards": []}
+    state = app_state(client.application)
+    with state.store.engine.connect() as connection:
+        row = connection.execute(select(audit_response)).one()
+    assert row.card_count == 0
+    assert row.kb_version == state.pipeline.kb.version
