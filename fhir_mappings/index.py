@@ -33,10 +33,15 @@ _REFUTED = frozenset({"refuted", "entered-in-error"})
 _PATIENT_FIELDS = ("subject", "patient")
 
 
+def listed(value: Any) -> list[Any]:
+    """A FHIR array element as a list: anything that is not a JSON array counts as empty."""
+    return value if isinstance(value, list) else []
+
+
 def codings(concept: Any) -> Iterator[dict[str, Any]]:
     """The codings of a CodeableConcept, skipping anything malformed."""
     if isinstance(concept, dict):
-        for c in concept.get("coding") or ():
+        for c in listed(concept.get("coding")):
             if isinstance(c, dict):
                 yield c
 
@@ -70,7 +75,7 @@ class ResourceIndex:
             return
         rtype = value.get("resourceType")
         if rtype == "Bundle":
-            for entry in value.get("entry") or ():
+            for entry in listed(value.get("entry")):
                 if isinstance(entry, dict):
                     self.add(entry.get("resource"))
             return
@@ -152,7 +157,7 @@ class ResourceIndex:
         if text.startswith("#"):
             if container is None:
                 return None
-            for c in container.get("contained") or ():
+            for c in listed(container.get("contained")):
                 if isinstance(c, dict) and c.get("id") == text[1:]:
                     return c
             return None

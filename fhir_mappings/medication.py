@@ -15,7 +15,7 @@ from typing import Any
 
 from fhir_mappings.dates import parse_date, period_end, period_start
 from fhir_mappings.facts import Evidence
-from fhir_mappings.index import ResourceIndex
+from fhir_mappings.index import ResourceIndex, listed
 from fhir_mappings.terminology import Drug, DrugCatalog, concept_codings, concept_texts
 
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration", "MedicationDispense")
@@ -47,7 +47,7 @@ def _resolve(reference: Any, container: dict[str, Any], index: ResourceIndex | N
         return index.resolve(reference, container)
     text = reference.get("reference") if isinstance(reference, dict) else None
     if isinstance(text, str) and text.startswith("#"):
-        for item in container.get("contained") or ():
+        for item in listed(container.get("contained")):
             if isinstance(item, dict) and item.get("id") == text[1:]:
                 return item
     return None
@@ -56,7 +56,7 @@ def _resolve(reference: Any, container: dict[str, Any], index: ResourceIndex | N
 def _medication_concepts(medication: dict[str, Any], container: dict[str, Any],
                          index: ResourceIndex | None) -> Iterator[Any]:
     yield medication.get("code")
-    for ingredient in medication.get("ingredient") or ():
+    for ingredient in listed(medication.get("ingredient")):
         if not isinstance(ingredient, dict):
             continue
         yield ingredient.get("itemCodeableConcept")
@@ -110,7 +110,7 @@ def _label(resource: dict[str, Any], index: ResourceIndex | None) -> str:
 
 
 def _dosage_bounds(resource: dict[str, Any]) -> Iterator[Any]:
-    for dosage in resource.get("dosageInstruction") or ():
+    for dosage in listed(resource.get("dosageInstruction")):
         if isinstance(dosage, dict):
             timing = dosage.get("timing")
             repeat = timing.get("repeat") if isinstance(timing, dict) else None

@@ -17,7 +17,7 @@ from typing import Any
 
 from fhir_mappings.dates import effective_date
 from fhir_mappings.facts import DataNote, Evidence, Measurement
-from fhir_mappings.index import ResourceIndex
+from fhir_mappings.index import ResourceIndex, listed
 from fhir_mappings.terminology import Codes
 
 # Lab results the IMWG computation trusts (02 §2.4); preliminary values are not used for it.
@@ -107,7 +107,7 @@ def _reports_none(obs: dict[str, Any]) -> bool:
     concept = obs.get("valueCodeableConcept")
     if isinstance(concept, dict):
         texts.append(concept.get("text"))
-        texts += [c.get("display") for c in concept.get("coding") or () if isinstance(c, dict)]
+        texts += [c.get("display") for c in listed(concept.get("coding")) if isinstance(c, dict)]
     return any(isinstance(t, str) and _NONE_DETECTED.search(t) for t in texts)
 
 
@@ -124,7 +124,7 @@ def ecog_value(resource: dict[str, Any]) -> int | None:
         return int(value)
     concept = resource.get("valueCodeableConcept")
     if isinstance(concept, dict):
-        for coding in concept.get("coding") or ():
+        for coding in listed(concept.get("coding")):
             if not isinstance(coding, dict):
                 continue
             code = coding.get("code")

@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from fhir_mappings.index import listed
+
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # Some EHRs send the RxNorm OID instead of the canonical URL.
 _RXNORM_SYSTEMS = frozenset({RXNORM_SYSTEM, "urn:oid:2.16.840.1.113883.6.88"})
@@ -58,7 +60,7 @@ def concept_texts(concept: Any) -> Iterator[str]:
     text = concept.get("text")
     if isinstance(text, str) and text:
         yield text
-    for coding in concept.get("coding") or ():
+    for coding in listed(concept.get("coding")):
         if isinstance(coding, dict):
             display = coding.get("display")
             if isinstance(display, str) and display:
@@ -69,7 +71,7 @@ def concept_codings(concept: Any) -> Iterator[tuple[str, str]]:
     """(system, code) pairs of a CodeableConcept; system is "" when absent."""
     if not isinstance(concept, dict):
         return
-    for coding in concept.get("coding") or ():
+    for coding in listed(concept.get("coding")):
         if isinstance(coding, dict):
             code = coding.get("code")
             system = coding.get("system")

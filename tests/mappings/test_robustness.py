@@ -144,3 +144,43 @@ def test_non_finite_and_extreme_values_do_not_raise():
     ]
     facts = facts_for(myeloma(), *resources, with_patient=False)
     assert facts.progression_events == () and facts.age is None and facts.exposed("lenalidomide")
+
+
+_JUNK: list[object] = [None, 5, -1, float("nan"), "x", "", [], {}, [None], {"a": 1}, "2024", "2024-13-01", True,
+                       ["2024-01-01"], {"coding": 3}]
+
+
+def _paths(value: object, prefix: tuple = ()):
+    yield prefix
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _paths(child, (*prefix, key))
+
+
+def test_public_vignettes_with_corrupted_elements_never_raise():
+    """Real-shaped records with random elements replaced by wrong-typed values (seeded)."""
+    import copy
+    import random
+    from pathlib import Path
+
+    cases = sorted(Path("/work/shared/vignettes/public").glob("*.json"))
+    if not cases:
+        return
+    rng = random.Random(20251121)
+    loaded = [json.loads(p.read_text()) for p in cases]
+    for _ in range(60):
+        case = rng.choice(loaded)
+        resources = copy.deepcopy(case["data"]["resources"])
+        for _ in range(25):
+            resource = rng.choice(resources)
+            paths = [p for p in _paths(resource) if p and p[0] != "resourceType"]
+            if not paths:
+                continue
+            path = rng.choice(paths)
+            target = resource
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = copy.deepcopy(rng.choice(_JUNK))
+        index = ResourceIndex(case["data"]["patientId"])
+        index.add_any(resources)
+        build_facts(index, case["data"]["patientId"], date.fromisoformat(case["asOf"]))
