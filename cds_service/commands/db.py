@@ -7,6 +7,9 @@ new replicas take traffic; the development SQLite store also migrates itself on 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.config import Settings
 from cds_service.store import Store
@@ -44,6 +47,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
         store.upgrade(args.revision)
         print(f"database at revision {store.current_revision()}")
         return 0
+    except SQLAlchemyError as error:
+        return _database_error("upgrade", error)
     finally:
         store.dispose()
 
@@ -52,8 +57,16 @@ def run_current(args: argparse.Namespace) -> int:
     store = Store.from_url(database_url_from(args), migrate=False)
     try:
         current, head = store.current_revision(), Store.head_revision()
-        print(f"current: {current or '(empty database)'}")
-        print(f"head:    {head}")
-        return 0 if current == head else 1
+    except SQLAlchemyError as error:
+        return _database_error("current", error)
     finally:
         store.dispose()
+    print(f"current: {current or '(empty database)'}")
+    print(f"head:    {head}")
+    return 0 if current == head else 1
+
+
+def _database_error(action: str, error: SQLAlchemyError) -> int:
+    # The error type only: driver messages can quote the database URL, password included.
+    print(f"rrmm-cds db {action}: database error ({type(error).__name__})", file=sys.stderr)
+    return 2

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.commands.db import database_url_from
 from cds_service.store import Store
@@ -43,7 +44,14 @@ def parse_since(value: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     store = Store.from_url(database_url_from(args), migrate=False)
     try:
+        if store.current_revision() is None:
+            print("rrmm-cds report: the store has no schema yet; run `rrmm-cds db upgrade`", file=sys.stderr)
+            return 2
         report = store.feedback_report(args.since)
+    except SQLAlchemyError as error:
+        # The error type only: messages can carry the database URL (and its password).
+        print(f"rrmm-cds report: cannot read the store ({type(error).__name__})", file=sys.stderr)
+        return 2
     finally:
         store.dispose()
     if args.json:

@@ -137,3 +137,21 @@ def test_db_upgrade_and_current_commands(
     assert upgrade.func(upgrade) == 0
     assert current.func(current) == 0
     assert f"revision {Store.head_revision()}" in capsys.readouterr().out
+
+
+def test_report_on_an_empty_database_says_to_migrate(
+    sqlite_database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _cli("report", "--json", "--database-url", sqlite_database_url)
+    assert args.func(args) == 2
+    assert "rrmm-cds db upgrade" in capsys.readouterr().err
+
+
+def test_db_errors_never_print_the_url(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+psycopg://user:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=1"
+    for argv in (("db", "current"), ("db", "upgrade"), ("report",)):
+        args = _cli(*argv, "--database-url", url)
+        assert args.func(args) == 2
+        captured = capsys.readouterr()
+        assert "s3cret-pw" not in captured.err + captured.out
+        assert "OperationalError" in captured.err
