@@ -129,7 +129,11 @@ def record_start(resource: dict[str, Any]) -> date | None:
     candidates = [period_start(resource.get("effectivePeriod")), parse_date(resource.get("effectiveDateTime"))]
     candidates += [period_start(bounds) for bounds in _dosage_bounds(resource)]
     candidates += [period_start(_validity(resource)), parse_date(resource.get("authoredOn")),
-                   parse_date(resource.get("whenHandedOver")), parse_date(resource.get("whenPrepared"))]
+                   parse_date(resource.get("whenHandedOver")), parse_date(resource.get("whenPrepared")),
+                   # R5 MedicationAdministration spells it "occurence[x]"; a bare statement that
+                   # only says when it was asserted still tells us the drug was taken by then.
+                   parse_date(resource.get("occurenceDateTime")), period_start(resource.get("occurencePeriod")),
+                   parse_date(resource.get("dateAsserted"))]
     return next((c for c in candidates if c is not None), None)
 
 
@@ -143,7 +147,7 @@ def _days_supply(resource: dict[str, Any]) -> int | None:
 
 def record_end(resource: dict[str, Any], start: date) -> date | None:
     """02 §2.2 end; None means ongoing (the caller turns that into the evaluation date)."""
-    candidates = [period_end(resource.get("effectivePeriod"))]
+    candidates = [period_end(resource.get("effectivePeriod")), period_end(resource.get("occurencePeriod"))]
     candidates += [period_end(bounds) for bounds in _dosage_bounds(resource)]
     candidates.append(period_end(_validity(resource)))
     handed_over = parse_date(resource.get("whenHandedOver"))

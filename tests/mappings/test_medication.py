@@ -128,3 +128,10 @@ def test_evidence_names_resource_and_product():
     evidence = record.evidence(record.drugs[0])
     assert evidence.resource_type == "MedicationRequest" and "Revlimid 10 mg capsule" in evidence.text
     assert evidence.date == date.fromisoformat(day(-30))
+
+
+def test_statement_with_only_date_asserted_still_counts():
+    resource = {"resourceType": "MedicationStatement", "id": "s", "status": "active",
+                "medicationCodeableConcept": text_concept("Eliquis 5 mg"), "dateAsserted": day(-30)}
+    record = read_medication_record(resource)
+    assert record is not None and record.start == EVAL - timedelta(30) and record.end is None
