@@ -16,7 +16,6 @@ from cds_cards.markdown import bullets, escape, fact_line, join_sections, sectio
 if TYPE_CHECKING:
     from clinical_rules.decisions import (
         DataGap,
-        FactUsed,
         InfoCard,
         RegimenOption,
         RelapseDecision,
@@ -36,7 +35,7 @@ def render(decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase) ->
     cards: list[dict[str, Any]] = []
     by_topic = {card.topic: card for card in decision.info_cards}
     if "aggressive-disease" in by_topic:
-        cards.append(_info_card(by_topic.pop("aggressive-disease"), decision, facts, kb))
+        cards.append(_info_card(by_topic.pop("aggressive-disease"), facts, kb))
     treatment = decision.treatment
     if treatment is not None and treatment.recommended is not None:
         cards.append(_treatment_card(treatment, decision, facts, kb))
@@ -45,7 +44,7 @@ def render(decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase) ->
     extra_detail = treatment.notes[:1] if treatment is not None and treatment.list_emptied else ()
     for topic in ("salvage-transplant", "referral", "relapse-workup"):
         if topic in by_topic:
-            cards.append(_info_card(by_topic[topic], decision, facts, kb, extra=extra_detail if topic == "referral" else ()))
+            cards.append(_info_card(by_topic[topic], facts, kb, extra=extra_detail if topic == "referral" else ()))
     if decision.data_gaps:
         cards.append(_data_gap_card(decision.data_gaps, decision, kb))
     return cards
@@ -159,7 +158,7 @@ def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Sugg
 
 
 def _info_card(
-    card: InfoCard, decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase, extra: tuple[str, ...] = ()
+    card: InfoCard, facts: PatientFacts, kb: KnowledgeBase, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     note = f"Suggested by RRMM relapse guidance (rule {card.rule_id}, KB {kb.version})"
     suggestions = [
@@ -180,7 +179,7 @@ def _info_card(
     ]
     detail = join_sections(
         bullets(escape(r) for r in (*extra, *card.reasons)),
-        section("Facts used", "\n".join(fact_line(f) for f in _relevant_facts(card, decision))),
+        section("Facts used", "\n".join(fact_line(f) for f in card.facts_used)),
         section("Sources disagree", bullets(escape(d) for d in card.disagreements)),
         _trace(card.rule_id, card.seeds, kb),
     )
@@ -196,16 +195,6 @@ def _info_card(
         links=[Link(label=label, url=url) for label, url in card.links],
         override_reasons=override_reasons,
     )
-
-
-def _relevant_facts(card: InfoCard, decision: RelapseDecision) -> list[FactUsed]:
-    keywords = {
-        "salvage-transplant": ("transplant", "ASCT", "prior lines", "frail", "age", "ECOG"),
-        "referral": ("refractory", "prior lines"),
-        "aggressive-disease": ("plasma cell leukaemia", "extramedullary", "progression"),
-        "relapse-workup": ("del(17p)", "t(", "1q", "progression"),
-    }[card.topic]
-    return [f for f in decision.facts_used if any(k in f.label for k in keywords)]
 
 
 def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: KnowledgeBase) -> dict[str, Any]:

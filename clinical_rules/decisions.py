@@ -167,6 +167,7 @@ class InfoCard:
     disagreements: tuple[str, ...] = ()
     services: tuple[ServiceProposal, ...] = ()
     links: tuple[tuple[str, str], ...] = ()  # (label, absolute URL)
+    facts_used: tuple[FactUsed, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

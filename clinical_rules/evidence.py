@@ -11,12 +11,26 @@ if TYPE_CHECKING:
 
 
 def facts_used(facts: PatientFacts) -> tuple[FactUsed, ...]:
-    used: list[FactUsed] = []
+    """Everything the treatment choice relied on, in reading order."""
+    return (
+        *progression_facts(facts),
+        *line_facts(facts),
+        *refractoriness_facts(facts),
+        *transplant_facts(facts),
+        *cytogenetic_facts(facts),
+        *_patient_state(facts),
+    )
+
+
+def progression_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
     progression = facts.latest_progression
-    if progression is not None:
-        used.append(
-            FactUsed(f"progression {progression.date.isoformat()}: {progression.description}", progression.evidence)
-        )
+    if progression is None:
+        return ()
+    return (FactUsed(f"progression {progression.date.isoformat()}: {progression.description}", progression.evidence),)
+
+
+def line_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    used: list[FactUsed] = []
     for line in facts.lines:
         asct = " + ASCT" if line.includes_asct else ""
         maintenance = f", maintenance {', '.join(line.maintenance_drugs)}" if line.maintenance_drugs else ""
@@ -27,9 +41,11 @@ def facts_used(facts: PatientFacts) -> tuple[FactUsed, ...]:
             )
         )
     used.append(FactUsed(f"prior lines of therapy: {facts.prior_lines}"))
-    for history in facts.drug_histories:
-        if history.refractory:
-            used.append(_refractory_fact(history))
+    return tuple(used)
+
+
+def refractoriness_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    used = [_refractory_fact(history) for history in facts.drug_histories if history.refractory]
     if facts.anti_cd38_exposed and not facts.anti_cd38_refractory:
         exposures = [e for h in facts.drug_histories if "anti-CD38" in h.classes for e in h.exposures]
         first = min(exposures, key=lambda e: e.start) if exposures else None
@@ -41,16 +57,56 @@ def facts_used(facts: PatientFacts) -> tuple[FactUsed, ...]:
     ):
         if flag:
             used.append(FactUsed(label))
+    return tuple(used)
+
+
+def transplant_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    used = []
     for transplant in facts.transplants:
         when = transplant.date.isoformat() if transplant.date else "date unknown"
         used.append(FactUsed(f"autologous stem-cell transplant ({when})", (transplant.evidence,)))
     if facts.months_asct_to_progression is not None:
         used.append(FactUsed(f"{facts.months_asct_to_progression:.0f} months from the last ASCT to the first progression after it"))
+    return tuple(used)
+
+
+def cytogenetic_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    used = []
     for result in facts.cytogenetics:
         status = "positive" if result.positive else "negative"
         when = f" ({result.date.isoformat()})" if result.date else ""
         used.append(FactUsed(f"{ABNORMALITY_TEXT[result.abnormality]} {status}{when}", (result.evidence,)))
-    used.extend(_patient_state(facts))
+    return tuple(used)
+
+
+def eligibility_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    """Age, ECOG and the frailty / transplant-eligibility proxies."""
+    used: list[FactUsed] = []
+    if facts.age is not None:
+        used.append(FactUsed(f"age {facts.age}"))
+    if facts.ecog is not None:
+        used.append(FactUsed(f"ECOG {facts.ecog.value:g} ({facts.ecog.date.isoformat()})", (facts.ecog.evidence,)))
+    used.append(
+        FactUsed(
+            f"frail (proxy: ECOG ≥ 2 or age ≥ 80): {'yes' if facts.frail else 'no'}; "
+            f"transplant-eligible (proxy): {'yes' if facts.transplant_eligible else 'no'}"
+        )
+    )
+    return tuple(used)
+
+
+def aggressive_facts(facts: PatientFacts) -> tuple[FactUsed, ...]:
+    used = [
+        FactUsed(label, finding.evidence)
+        for label, finding in (
+            ("plasma cell leukaemia", facts.plasma_cell_leukaemia),
+            ("extramedullary disease", facts.extramedullary),
+        )
+        if finding.present
+    ]
+    cpc = facts.circulating_plasma_cells_percent
+    if cpc is not None:
+        used.append(FactUsed(f"circulating plasma cells {cpc.value:g} % ({cpc.date.isoformat()})", (cpc.evidence,)))
     return tuple(used)
 
 
@@ -80,17 +136,7 @@ def _refractory_fact(history: DrugHistory) -> FactUsed:
 
 
 def _patient_state(facts: PatientFacts) -> list[FactUsed]:
-    used: list[FactUsed] = []
-    if facts.age is not None:
-        used.append(FactUsed(f"age {facts.age}"))
-    if facts.ecog is not None:
-        used.append(FactUsed(f"ECOG {facts.ecog.value:g} ({facts.ecog.date.isoformat()})", (facts.ecog.evidence,)))
-    used.append(
-        FactUsed(
-            f"frail (proxy: ECOG ≥ 2 or age ≥ 80): {'yes' if facts.frail else 'no'}; "
-            f"transplant-eligible (proxy): {'yes' if facts.transplant_eligible else 'no'}"
-        )
-    )
+    used = list(eligibility_facts(facts))
     renal = facts.renal
     if renal.dialysis:
         used.append(FactUsed("on dialysis", renal.evidence))

@@ -14,7 +14,16 @@ from clinical_rules.decisions import (
     ServiceProposal,
     TreatmentDecision,
 )
-from clinical_rules.evidence import ABNORMALITY_TEXT
+from clinical_rules.evidence import (
+    ABNORMALITY_TEXT,
+    aggressive_facts,
+    cytogenetic_facts,
+    eligibility_facts,
+    line_facts,
+    progression_facts,
+    refractoriness_facts,
+    transplant_facts,
+)
 from clinical_rules.kb import KnowledgeBase
 
 if TYPE_CHECKING:
@@ -48,6 +57,7 @@ def salvage_transplant_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard 
         seeds=tuple(params["seeds"]),
         disagreements=tuple(disagreements),
         services=(_referral_service("transplant-referral", texts["referral_label"], "ASCT-SALVAGE", params["seeds"], kb),),
+        facts_used=(*transplant_facts(facts), *line_facts(facts)[-1:], *eligibility_facts(facts)),
     )
 
 
@@ -78,6 +88,7 @@ def referral_card(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDe
         rule_id="REFERRAL",
         seeds=tuple(kb.data["referral"]["seeds"]),
         services=(_referral_service("cell-therapy-referral", texts["referral_label"], "REFERRAL", kb.data["referral"]["seeds"], kb),),
+        facts_used=(*refractoriness_facts(facts), *line_facts(facts)[-1:]),
         links=tuple((link["label"], link["url"]) for link in texts["links"]),
     )
 
@@ -101,6 +112,7 @@ def aggressive_disease_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard 
         reasons=(texts["body"],),
         rule_id="AGGRESSIVE",
         seeds=("S0", "S3", "S4"),
+        facts_used=(*aggressive_facts(facts), *progression_facts(facts)),
     )
 
 
@@ -138,6 +150,7 @@ def relapse_workup_card(facts: PatientFacts, kb: KnowledgeBase) -> InfoCard | No
         seeds=("S0", "S3"),
         disagreements=("Repeat FISH at relapse: S0 contradicts itself; S3 leaves it to the physician (decision D11).",),
         services=tuple(services),
+        facts_used=(*progression_facts(facts), *cytogenetic_facts(facts)),
     )
 
 
