@@ -5,7 +5,7 @@ an entry in ``catalog.json`` (title, what the service should say, a drafted regi
 hooks). All dates in the files are written relative to the catalog's ``anchor`` date; every
 consumer (``rrmm-cds fixtures load``, the preview page, the tests) shifts every FHIR date,
 dateTime and instant by ``today - anchor`` days, so a persona is always evaluated as if "today"
-were its anchor and never ages. ``personas.py`` is the source the JSON files are generated from.
+were its anchor and never ages. ``charts.py`` is the source the JSON files are generated from.
 """
 
 from __future__ import annotations

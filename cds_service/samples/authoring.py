@@ -1,4 +1,4 @@
-"""Builders for writing sample patients as an EHR would hold them (used by ``personas.py``).
+"""Builders for writing sample patients as an EHR would hold them (used by ``charts.py``).
 
 A :class:`Chart` collects one patient's FHIR R4 resources with stable ids and turns them into a
 ``transaction`` Bundle of ``PUT`` entries, so loading the same persona twice overwrites instead of

@@ -1,6 +1,6 @@
 """The sample patients, written as their EHR charts (source of ``cds_service/samples/*.json``).
 
-Run ``python -m cds_service.samples.personas`` to regenerate the JSON files after editing this
+Run ``python -m cds_service.samples.charts`` to regenerate the JSON files after editing this
 module; ``tests/integration/test_samples.py`` fails when the files and this source disagree.
 
 Each persona states what the service should say about it (``expect``) and, derived from
