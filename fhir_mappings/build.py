@@ -86,7 +86,9 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     for reason, count in sorted(index.dropped.items()):
         notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
     if possible is not None:
-        notes.append(DataNote("possible-progression", possible.description))
+        # The note names the analyte and date only: values stay in the fact (notes may be logged).
+        notes.append(DataNote("possible-progression",
+                              f"unconfirmed {possible.analyte} rise on {possible.date.isoformat()}: repeat to confirm"))
     if cytogenetics.missing:
         notes.append(DataNote("missing-cytogenetics",
                               "no result for " + ", ".join(cytogenetics.missing)))

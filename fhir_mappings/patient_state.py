@@ -19,7 +19,6 @@ from fhir_mappings.observations import (
     LVEF,
     WEIGHT,
     ObservationReader,
-    format_number,
 )
 
 RECENT_DAYS = 90
@@ -128,6 +127,5 @@ def renal_notes(renal: Renal) -> list[DataNote]:
         return [DataNote("no-recent-creatinine",
                          f"no creatinine, eGFR or measured CrCl within {RECENT_DAYS} days: renal dosing unknown")]
     if renal.method in ("egfr", "measured-crcl"):
-        return [DataNote("renal-fallback", f"CrCl from {renal.method} {format_number(renal.crcl_ml_min or 0)}: "
-                         + "; ".join(renal.notes))]
+        return [DataNote("renal-fallback", f"renal function from {renal.method}: " + "; ".join(renal.notes))]
     return []

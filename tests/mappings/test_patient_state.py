@@ -168,3 +168,13 @@ def test_condition_text_that_denies_the_disease_does_not_count():
     assert not facts_for(condition(text="Family history of multiple myeloma")).myeloma.present
     assert not facts_for(condition(text="No history of DVT")).vte_history.present
     assert facts_for(condition(text="History of DVT, left leg")).vte_history.present
+
+
+def test_notes_carry_no_clinical_values():
+    from mapping_builders import m_protein_series
+
+    facts = facts_with_patient(myeloma(), egfr(47.5, -10), *m_protein_series({-150: 0.35, -9: 1.15}))
+    assert facts.possible_progression is not None and facts.renal.method == "egfr"
+    texts = " ".join(n.text for n in facts.notes)
+    assert "47.5" not in texts and "1.15" not in texts and "0.35" not in texts
+    assert {"possible-progression", "renal-fallback"} <= {n.code for n in facts.notes}
