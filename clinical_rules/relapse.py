@@ -165,7 +165,7 @@ def choose_treatment(facts: PatientFacts, kb: KnowledgeBase) -> TreatmentDecisio
         options=options,
         exclusions=tuple(exclusions),
         modifiers=tuple(modifier_notes),
-        notes=_treatment_notes(facts, kb, options),
+        notes=_treatment_notes(facts, kb, row["id"], options),
         list_emptied=not options,
     )
 
@@ -230,11 +230,13 @@ def _regimen_option(
     )
 
 
-def _treatment_notes(facts: PatientFacts, kb: KnowledgeBase, options: tuple[RegimenOption, ...]) -> tuple[str, ...]:
+def _treatment_notes(
+    facts: PatientFacts, kb: KnowledgeBase, row_id: str, options: tuple[RegimenOption, ...]
+) -> tuple[str, ...]:
     texts = kb.cards["treatment"]
     notes: list[str] = []
     if not options:
-        notes.append(texts["specialist_review"].format(row=matching_row(facts, kb)["id"]))
+        notes.append(texts["specialist_review"].format(row=row_id))
     if facts.high_risk:
         notes.append(texts["high_risk_note"])
     if facts.lenalidomide_refractory and not referral_reasons(facts, kb, list_emptied=not options):
