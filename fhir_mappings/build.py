@@ -12,7 +12,7 @@ from typing import Any
 
 from fhir_mappings import conditions
 from fhir_mappings.cytogenetics import derive_cytogenetics
-from fhir_mappings.exposures import merge_exposures, read_records
+from fhir_mappings.exposures import merge_exposures, read_records, undated_antimyeloma_records
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.lines import build_lines
@@ -92,6 +92,13 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     if cytogenetics.missing:
         notes.append(DataNote("missing-cytogenetics",
                               "no result for " + ", ".join(cytogenetics.missing)))
+    if any(t.date is None for t in asct):
+        notes.append(DataNote("asct-undated", "prior autologous transplant recorded without a date (Z94.84): "
+                                              "time from transplant to progression unknown"))
+    undated = undated_antimyeloma_records(index, catalog)
+    if undated:
+        notes.append(DataNote("lines-uncertain", f"{undated} anti-myeloma medication record(s) without a date: "
+                                                 "lines of therapy and refractoriness may be incomplete"))
     if demo.birth_date is None:
         notes.append(DataNote("no-birth-date", "birth date unknown: age-based rules cannot apply"))
 

@@ -13,7 +13,13 @@ from datetime import date, timedelta
 
 from fhir_mappings.facts import DrugExposure, Evidence
 from fhir_mappings.index import ResourceIndex
-from fhir_mappings.medication import MEDICATION_TYPES, MedicationRecord, read_medication_record
+from fhir_mappings.medication import (
+    MEDICATION_TYPES,
+    MedicationRecord,
+    drugs_in_resource,
+    read_medication_record,
+    record_start,
+)
 from fhir_mappings.terminology import Drug, DrugCatalog
 
 MERGE_GAP = timedelta(days=60)
@@ -28,6 +34,18 @@ def read_records(index: ResourceIndex, evaluation_date: date, catalog: DrugCatal
             if record is not None and record.start <= evaluation_date:
                 records.append(record)
     return records
+
+
+def undated_antimyeloma_records(index: ResourceIndex, catalog: DrugCatalog) -> int:
+    """Anti-myeloma records with no usable date: they cannot be placed in a line of therapy."""
+    count = 0
+    for rtype in (*MEDICATION_TYPES, "MedicationUsage"):
+        for resource in index.of_type(rtype):
+            if record_start(resource) is None and any(
+                d.is_antimyeloma for d in drugs_in_resource(resource, index, catalog)
+            ):
+                count += 1
+    return count
 
 
 def merge_exposures(records: list[MedicationRecord], evaluation_date: date) -> tuple[DrugExposure, ...]:

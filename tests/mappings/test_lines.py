@@ -152,3 +152,11 @@ def test_drug_resumed_while_the_rest_of_the_line_continues_stays_in_the_line():
 def test_restart_long_after_the_line_ended_opens_a_new_line():
     resources = [myeloma(), *vrd(-1400, -1200), medication_statement(LENALIDOMIDE, -900, status="active")]
     assert len(facts_for(*resources).lines) == 2
+
+
+def test_undated_transplant_and_undated_records_are_noted():
+    undated = {"resourceType": "MedicationStatement", "id": "u1", "status": "completed",
+               "medicationCodeableConcept": BORTEZOMIB}
+    facts = facts_for(myeloma(), condition(icd="Z94.84"), undated)
+    assert {"asct-undated", "lines-uncertain"} <= {n.code for n in facts.notes}
+    assert "lines-uncertain" not in {n.code for n in facts_for(myeloma(), *vrd(-500, -300)).notes}
