@@ -35,7 +35,9 @@ def transplants(index: ResourceIndex, codes: Codes, evaluation_date: date) -> tu
         status = procedure.get("status")
         if status not in (None, "completed") or not _is_asct(procedure, codes):
             continue
-        when = parse_date(procedure.get("performedDateTime")) or period_start(procedure.get("performedPeriod"))
+        when = (parse_date(procedure.get("performedDateTime")) or period_start(procedure.get("performedPeriod"))
+                # R5 renamed performed[x] to occurrence[x]
+                or parse_date(procedure.get("occurrenceDateTime")) or period_start(procedure.get("occurrencePeriod")))
         if when is None or when > evaluation_date:
             continue
         rid = procedure.get("id")

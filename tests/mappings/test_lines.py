@@ -160,3 +160,10 @@ def test_undated_transplant_and_undated_records_are_noted():
     facts = facts_for(myeloma(), condition(icd="Z94.84"), undated)
     assert {"asct-undated", "lines-uncertain"} <= {n.code for n in facts.notes}
     assert "lines-uncertain" not in {n.code for n in facts_for(myeloma(), *vrd(-500, -300)).notes}
+
+
+def test_r5_procedure_occurrence_date():
+    procedure = asct(-400)
+    procedure["occurrenceDateTime"] = procedure.pop("performedDateTime")
+    (transplant,) = facts_for(myeloma(), procedure).transplants
+    assert transplant.date == EVAL - timedelta(400)
