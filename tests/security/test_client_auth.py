@@ -159,3 +159,25 @@ def test_bad_fhir_allowlist_stops_start_up() -> None:
         Settings.from_env({"RRMM_CDS_ENV": "production", "RRMM_CDS_FHIR_ALLOWLIST": "http://fhir.test",
                            "RRMM_CDS_PUBLIC_BASE_URL": "https://cds.test", "RRMM_CDS_TRUSTED_ISSUERS": "/x"})
     assert Settings.from_env({"RRMM_CDS_FHIR_ALLOWLIST": "http://127.0.0.1, https://fhir.test:8443"}).fhir_allowlist
+
+
+def test_concurrent_replays_of_one_token_succeed_exactly_once(tmp_path: Path, keys: ClientKeys) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cds_service.security.jwt_auth import AuthenticationFailed
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'replay.sqlite3'}")
+    verifier = build_verifier(make_settings(tmp_path, keys), store)
+    assert verifier is not None
+    token = f"Bearer {keys.token(BASE_URL + SERVICE)}"
+
+    def attempt(_: int) -> bool:
+        try:
+            verifier.verify(token, [BASE_URL + SERVICE])
+            return True
+        except AuthenticationFailed:
+            return False
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(attempt, range(16)))
+    assert outcomes.count(True) == 1
