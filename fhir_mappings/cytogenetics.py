@@ -53,41 +53,54 @@ _LABELS: dict[CytogeneticAbnormality, str] = {
 }
 
 
-def _own_polarity(before: str, after: str) -> bool | None:
-    """The polarity a mention's own words give it, or None when it has no cue of its own."""
+def _group_polarity(before: str, after: str) -> bool | None:
+    """The verdict the words around a list of findings give it; None when there is none.
+
+    An explicit negative after the list wins ("... not detected"), then a negation before it
+    ("no A, B or C detected", "negative for A and B"), then a positive word either side."""
     if _NEGATIVE_AFTER.search(after):
         return False
-    if _POSITIVE_AFTER.search(after):
-        return True
     if _NEGATIVE_BEFORE.search(before):
         return False
-    if _POSITIVE_BEFORE.search(before):
+    if _POSITIVE_AFTER.search(after) or _POSITIVE_BEFORE.search(before):
         return True
     return None
+
+
+def _own_lead(gap: str, group_number: int) -> str:
+    """The words before a list that belong to it: the previous list's trailing verdict
+    ("t(4;14) not detected, del(17p) detected") is not this list's negation."""
+    if group_number:
+        verdict = _NEGATIVE_AFTER.match(gap) or _POSITIVE_AFTER.match(gap)
+        if verdict:
+            return gap[verdict.end():]
+    return gap
 
 
 def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
     """(abnormality, positive) for every mention in a narrative report.
 
-    A mention without a cue of its own takes the polarity of the next mention when only a list
-    separates them ("del(17p), t(4;14) and t(14;16) not detected"), else of the previous one
-    ("negative for del(17p), t(4;14)"), else it is positive (a finding named in a report)."""
+    Within a sentence, mentions separated only by commas / "and" / "or" form one list that
+    shares the verdict around it. A list without a verdict of its own takes the previous list's
+    verdict in the sentence, else it is positive (a finding named in a report)."""
     findings: list[tuple[CytogeneticAbnormality, bool]] = []
     for sentence in _SENTENCE.split(text):
         mentions = list(_MENTION.finditer(sentence))
-        bounds = [m.start() for m in mentions[1:]] + [len(sentence)]
-        polarity = [
-            _own_polarity(sentence[mentions[i - 1].end() if i else 0: m.start()], sentence[m.end(): bounds[i]])
-            for i, m in enumerate(mentions)
-        ]
-        for i in range(len(mentions) - 2, -1, -1):
-            if polarity[i] is None and _LIST_GAP.fullmatch(sentence[mentions[i].end(): mentions[i + 1].start()]):
-                polarity[i] = polarity[i + 1]
+        groups: list[list[re.Match[str]]] = []
+        for i, match in enumerate(mentions):
+            if i and _LIST_GAP.fullmatch(sentence[mentions[i - 1].end(): match.start()]):
+                groups[-1].append(match)
+            else:
+                groups.append([match])
         previous: bool | None = None
-        for match, own in zip(mentions, polarity, strict=True):
-            positive = own if own is not None else (previous if previous is not None else True)
-            previous = positive
-            findings.append((match.lastgroup, positive))  # type: ignore[arg-type]
+        previous_end = 0
+        for g, group in enumerate(groups):
+            after_end = groups[g + 1][0].start() if g + 1 < len(groups) else len(sentence)
+            verdict = _group_polarity(_own_lead(sentence[previous_end: group[0].start()], g),
+                                      sentence[group[-1].end(): after_end])
+            positive = verdict if verdict is not None else (previous if previous is not None else True)
+            findings.extend((match.lastgroup, positive) for match in group)  # type: ignore[misc]
+            previous, previous_end = positive, group[-1].end()
     return findings
 
 

@@ -72,3 +72,17 @@ def test_diagnostic_report_conclusion():
 ])
 def test_narrative_lists_and_parentheticals(text, expected):
     assert narrative_findings(text) == expected
+
+
+def test_leading_negation_covers_a_list_ending_in_detected():
+    text = "No high-risk abnormalities (del(17p), t(4;14), t(14;16) or 1q gain) detected"
+    assert narrative_findings(text) == [("del17p", False), ("t4_14", False), ("t14_16", False), ("gain1q", False)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("t(4;14) not detected, del(17p) detected", [("t4_14", False), ("del17p", True)]),
+    ("t(4;14) not detected but del(17p) was detected in 30% of nuclei", [("t4_14", False), ("del17p", True)]),
+    ("t(4;14) negative, del(17p) positive", [("t4_14", False), ("del17p", True)]),
+])
+def test_previous_verdict_is_not_the_next_findings_negation(text, expected):
+    assert narrative_findings(text) == expected
