@@ -41,10 +41,9 @@ def render(decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase) ->
         cards.append(_treatment_card(treatment, decision, facts, kb))
         if decision.supportive:
             cards.append(_supportive_card(decision.supportive, treatment.recommended, facts, kb))
-    extra_detail = treatment.notes[:1] if treatment is not None and treatment.list_emptied else ()
     for topic in ("salvage-transplant", "referral", "relapse-workup"):
         if topic in by_topic:
-            cards.append(_info_card(by_topic[topic], facts, kb, extra=extra_detail if topic == "referral" else ()))
+            cards.append(_info_card(by_topic[topic], facts, kb))
     if decision.data_gaps:
         cards.append(_data_gap_card(decision.data_gaps, decision, kb))
     return cards
@@ -158,7 +157,7 @@ def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Sugg
 
 
 def _info_card(
-    card: InfoCard, facts: PatientFacts, kb: KnowledgeBase, extra: tuple[str, ...] = ()
+    card: InfoCard, facts: PatientFacts, kb: KnowledgeBase
 ) -> dict[str, Any]:
     note = f"Suggested by RRMM relapse guidance (rule {card.rule_id}, KB {kb.version})"
     suggestions = [
@@ -178,7 +177,7 @@ def _info_card(
         for service in card.services
     ]
     detail = join_sections(
-        bullets(escape(r) for r in (*extra, *card.reasons)),
+        bullets(escape(r) for r in card.reasons),
         section("Facts used", "\n".join(fact_line(f) for f in card.facts_used)),
         section("Sources disagree", bullets(escape(d) for d in card.disagreements)),
         _trace(card.rule_id, card.seeds, kb),

@@ -80,11 +80,12 @@ def referral_card(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDe
     if not reasons:
         return None
     texts = kb.cards["referral"]
+    review = (kb.cards["treatment"]["specialist_review"].format(row=treatment.row_id),) if treatment.list_emptied else ()
     return InfoCard(
         topic="referral",
         indicator="info",
         summary=texts["summary"],
-        reasons=(f"Referral because of {'; '.join(reasons)}.", texts["body"]),
+        reasons=(*review, f"Referral because of {'; '.join(reasons)}.", texts["body"]),
         rule_id="REFERRAL",
         seeds=tuple(kb.data["referral"]["seeds"]),
         services=(_referral_service("cell-therapy-referral", texts["referral_label"], "REFERRAL", kb.data["referral"]["seeds"], kb),),
