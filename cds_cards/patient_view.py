@@ -156,9 +156,7 @@ def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Sugg
 # -- other cards ----------------------------------------------------------------------------------
 
 
-def _info_card(
-    card: InfoCard, facts: PatientFacts, kb: KnowledgeBase
-) -> dict[str, Any]:
+def _info_card(card: InfoCard, facts: PatientFacts, kb: KnowledgeBase) -> dict[str, Any]:
     note = f"Suggested by RRMM relapse guidance (rule {card.rule_id}, KB {kb.version})"
     suggestions = [
         Suggestion(
