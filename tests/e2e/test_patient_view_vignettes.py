@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-EVALUATOR = Path(os.environ.get("RRMM_EVALUATOR", "/work/shared/tools/evaluate_vignettes.py"))
-CASES = Path(os.environ.get("RRMM_VIGNETTES", "/work/shared/vignettes/public"))
+# Same lookup as .ci/run: RRMM_CDS_SHARED, else ../shared beside the project, else /work/shared.
+_DEFAULT_SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared" / "tools").is_dir() else Path("/work/shared")
+SHARED = Path(os.environ.get("RRMM_CDS_SHARED", str(_DEFAULT_SHARED)))
+EVALUATOR = SHARED / "tools" / "evaluate_vignettes.py"
+CASES = SHARED / "vignettes" / "public"
 
 pytestmark = [
     pytest.mark.integration,
