@@ -153,7 +153,78 @@ def plus_unknown_elements(resources: Resources) -> Resources:
     return out
 
 
+def medications_as_separate_resources(resources: Resources) -> Resources:
+    out = copy.deepcopy(resources)
+    extra = []
+    for n, resource in enumerate(out):
+        concept = resource.get("medicationCodeableConcept")
+        if resource.get("resourceType") in MEDICATION_TYPES and isinstance(concept, dict):
+            del resource["medicationCodeableConcept"]
+            extra.append({"resourceType": "Medication", "id": f"sep-{n}", "code": concept})
+            resource["medicationReference"] = {"reference": f"Medication/sep-{n}"}
+    return out + extra
+
+
+def statements_duplicated_as_requests(resources: Resources) -> Resources:
+    copies = []
+    for resource in copy.deepcopy(resources):
+        period = resource.get("effectivePeriod")
+        if (resource.get("resourceType") != "MedicationStatement" or not isinstance(period, dict)
+                or resource.get("status") in ("entered-in-error", "not-taken")):
+            continue
+        request = {"resourceType": "MedicationRequest", "id": f"dup-{resource.get('id')}", "intent": "order",
+                   "status": "active" if resource.get("status") == "active" else "completed",
+                   "subject": resource.get("subject"), "authoredOn": period.get("start"),
+                   "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": period}}}]}
+        for key in ("medicationCodeableConcept", "medicationReference", "contained"):
+            if key in resource:
+                request[key] = resource[key]
+        if isinstance(resource.get("statusReason"), list) and resource["statusReason"]:
+            request["statusReason"] = resource["statusReason"][0]
+        copies.append(request)
+    return resources + copies
+
+
+def dates_without_time(resources: Resources) -> Resources:
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        if isinstance(value, str) and len(value) > 10 and value[4] == "-" and value[10] == "T":
+            return value[:10]
+        return value
+    return strip(copy.deepcopy(resources))
+
+
+def legacy_disease_status_code(resources: Resources) -> Resources:
+    out = copy.deepcopy(resources)
+    for resource in out:
+        if resource.get("resourceType") == "Observation" and "97509-4" in _loinc(resource):
+            resource["code"] = {"coding": [{"system": "http://loinc.org", "code": "88040-1"}]}
+    return out
+
+
+def plus_unrelated_noise(resources: Resources) -> Resources:
+    subject = next((r.get("subject") for r in resources if isinstance(r.get("subject"), dict)), None)
+    noise = [
+        {"resourceType": "MedicationStatement", "id": "noise-ms", "status": "active", "subject": subject,
+         "medicationCodeableConcept": {"text": "metformin 500 mg tablet"}, "effectivePeriod": {"start": "2015-01-01"}},
+        {"resourceType": "Condition", "id": "noise-cond", "subject": subject, "code": {"text": "Type 2 diabetes"},
+         "clinicalStatus": {"coding": [{"code": "active"}]}, "onsetDateTime": "2015-01-01"},
+        {"resourceType": "Observation", "id": "noise-obs", "status": "final", "subject": subject,
+         "code": {"coding": [{"system": "http://hospital.example.org/lab", "code": "HBA1C"}]},
+         "effectiveDateTime": "2020-01-01", "valueQuantity": {"value": 7.1, "unit": "%"}},
+    ]
+    return resources + noise
+
+
 TRANSFORMS: dict[str, Callable[[Resources], Resources]] = {
+    "separate-medication": medications_as_separate_resources,
+    "statement-and-request": statements_duplicated_as_requests,
+    "dates-without-time": dates_without_time,
+    "legacy-disease-status": legacy_disease_status_code,
+    "unrelated-noise": plus_unrelated_noise,
     "m-protein-g/L": m_protein_in_g_per_l,
     "m-protein-mg/dL": m_protein_in_mg_per_dl,
     "creatinine-umol/L": creatinine_in_umol,
