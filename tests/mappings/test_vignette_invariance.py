@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +185,26 @@ def statements_duplicated_as_requests(resources: Resources) -> Resources:
     return resources + copies
 
 
+def completed_statements_as_weekly_administrations(resources: Resources) -> Resources:
+    """A finished statement becomes one administration per week from its start to its end."""
+    out: Resources = []
+    for resource in copy.deepcopy(resources):
+        period = resource.get("effectivePeriod") or {}
+        start, end = str(period.get("start", ""))[:10], str(period.get("end", ""))[:10]
+        if (resource.get("resourceType") != "MedicationStatement" or resource.get("status") != "completed"
+                or "statusReason" in resource or len(start) != 10 or len(end) != 10):
+            out.append(resource)
+            continue
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        days = [*range(0, (last - first).days, 7), (last - first).days]
+        for n, offset in enumerate(days):
+            dose = {k: v for k, v in resource.items() if k not in ("effectivePeriod", "dateAsserted", "dosage")}
+            dose.update(resourceType="MedicationAdministration", id=f"{resource.get('id')}-{n}",
+                        effectiveDateTime=(first + timedelta(days=offset)).isoformat())
+            out.append(dose)
+    return out
+
+
 def dates_without_time(resources: Resources) -> Resources:
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
@@ -223,6 +243,7 @@ TRANSFORMS: dict[str, Callable[[Resources], Resources]] = {
     "separate-medication": medications_as_separate_resources,
     "statement-and-request": statements_duplicated_as_requests,
     "dates-without-time": dates_without_time,
+    "weekly-administrations": completed_statements_as_weekly_administrations,
     "legacy-disease-status": legacy_disease_status_code,
     "unrelated-noise": plus_unrelated_noise,
     "m-protein-g/L": m_protein_in_g_per_l,
