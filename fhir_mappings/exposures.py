@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from fhir_mappings.facts import DrugExposure, Evidence
 from fhir_mappings.index import ResourceIndex
@@ -48,46 +49,52 @@ def undated_antimyeloma_records(index: ResourceIndex, catalog: DrugCatalog) -> i
     return count
 
 
+class _Span(NamedTuple):
+    """One record's interval for one drug, clipped to the evaluation date."""
+
+    start: date
+    end: date
+    still_open: bool  # the record itself has no end (status active / in-progress / on-hold)
+    record: MedicationRecord
+
+
 def merge_exposures(records: list[MedicationRecord], evaluation_date: date) -> tuple[DrugExposure, ...]:
     """One exposure per run of records of a drug, sorted by start then drug name."""
-    per_drug: dict[str, list[tuple[date, date, bool, MedicationRecord]]] = defaultdict(list)
+    per_drug: dict[str, list[_Span]] = defaultdict(list)
     drugs: dict[str, Drug] = {}
     for record in records:
-        ongoing = record.end is None or record.end >= evaluation_date
-        end = evaluation_date if ongoing else record.end
-        assert end is not None
+        end = evaluation_date if record.end is None else min(record.end, evaluation_date)
         for drug in record.drugs:
             drugs[drug.generic] = drug
-            per_drug[drug.generic].append((record.start, end, ongoing and record.end is None, record))
+            per_drug[drug.generic].append(_Span(record.start, end, record.end is None, record))
     exposures: list[DrugExposure] = []
-    for generic, items in per_drug.items():
-        items.sort(key=lambda item: (item[0], item[1]))
-        group: list[tuple[date, date, bool, MedicationRecord]] = []
+    for generic, spans in per_drug.items():
+        spans.sort(key=lambda span: (span.start, span.end))
+        group: list[_Span] = []
         group_end = date.min
-        for item in items:
-            if group and item[0] > group_end + MERGE_GAP:
+        for span in spans:
+            if group and span.start > group_end + MERGE_GAP:
                 exposures.append(_exposure(drugs[generic], group, evaluation_date))
                 group = []
-            group.append(item)
-            group_end = max(group_end, item[1]) if len(group) > 1 else item[1]
+            group_end = max(group_end, span.end) if group else span.end
+            group.append(span)
         if group:
             exposures.append(_exposure(drugs[generic], group, evaluation_date))
     exposures.sort(key=lambda e: (e.start, e.drug))
     return tuple(exposures)
 
 
-def _exposure(drug: Drug, group: list[tuple[date, date, bool, MedicationRecord]], evaluation_date: date) -> DrugExposure:
-    start = min(item[0] for item in group)
-    end = max(item[1] for item in group)
-    # Ongoing: a record still open now (status active without an end) or running past today.
-    ongoing = any(item[2] for item in group) or end >= evaluation_date
+def _exposure(drug: Drug, group: list[_Span], evaluation_date: date) -> DrugExposure:
+    start = min(span.start for span in group)
+    end = max(span.end for span in group)
+    # Ongoing: a record still open now (status active without an end) or running up to today.
+    ongoing = any(span.still_open for span in group) or end >= evaluation_date
     evidence: dict[tuple[str, str], Evidence] = {}
-    for item in group:
-        record = item[3]
-        evidence.setdefault((record.resource_type, record.resource_id), record.evidence(drug))
+    for span in group:
+        evidence.setdefault((span.record.resource_type, span.record.resource_id), span.record.evidence(drug))
     # A stop for progression counts only when it ended the exposure, not when the drug carried
     # on afterwards (e.g. a stop recorded and the same therapy resumed within 60 days).
-    stopped = any(item[3].stopped_for_progression for item in group) and not ongoing
+    stopped = any(span.record.stopped_for_progression for span in group) and not ongoing
     return DrugExposure(
         drug=drug.generic,
         classes=drug.classes,
