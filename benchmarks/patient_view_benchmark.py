@@ -379,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stages", action="store_true", help="also print the CPU cost of each pipeline stage"
     )
+    parser.add_argument(
+        "--what-if-no-response-check",
+        action="store_true",
+        help="measure in process without the per-card response JSON Schema check (implies --no-http)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
     if args.what_if_no_response_check:
