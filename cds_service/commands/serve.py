@@ -40,7 +40,9 @@ class _ServiceApplication(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            # Settings newer than the installed gunicorn (e.g. the control socket, 23+) are skipped.
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         from cds_service.app import create_app
@@ -62,6 +64,9 @@ def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "errorlog": "-",
         "loglevel": settings.log_level.lower(),
         "forwarded_allow_ips": "127.0.0.1",
+        # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): several
+        # services on one host would fight over it, and nothing here uses it.
+        "control_socket_disable": True,
     }
 
 
