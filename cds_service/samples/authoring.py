@@ -135,13 +135,14 @@ class Chart:
         onset: int | None,
         *,
         clinical_status: str = "active",
+        verification: str = "confirmed",
         recorded: int | None = None,
     ) -> Resource:
         resource: Resource = {
             "resourceType": "Condition",
             "id": self._id("cond"),
             "clinicalStatus": {"coding": [{"system": _CONDITION_CLINICAL, "code": clinical_status}]},
-            "verificationStatus": {"coding": [{"system": _CONDITION_VERIFICATION, "code": "confirmed"}]},
+            "verificationStatus": {"coding": [{"system": _CONDITION_VERIFICATION, "code": verification}]},
             "category": [
                 {
                     "coding": [
@@ -171,8 +172,13 @@ class Chart:
         dose_text: str,
         status: str | None = None,
         stop_reason: str | None = None,
+        contained: bool = False,
     ) -> Resource:
-        """A MedicationStatement; ``end=None`` means still taken (status active)."""
+        """A MedicationStatement; ``end=None`` means still taken (status active).
+
+        ``contained`` puts the drug in a contained Medication referenced as ``#med`` (a common
+        export shape) instead of an inline CodeableConcept.
+        """
         period: Resource = {"start": day(start)}
         if end is not None:
             period["end"] = day(end)
@@ -180,12 +186,16 @@ class Chart:
             "resourceType": "MedicationStatement",
             "id": self._id("ms"),
             "status": status or ("active" if end is None else "completed"),
-            "medicationCodeableConcept": medication,
             "subject": self.subject,
             "effectivePeriod": period,
             "dateAsserted": instant(end if end is not None else 1),
             "dosage": [{"text": dose_text}],
         }
+        if contained:
+            resource["contained"] = [{"resourceType": "Medication", "id": "med", "code": medication}]
+            resource["medicationReference"] = {"reference": "#med"}
+        else:
+            resource["medicationCodeableConcept"] = medication
         if stop_reason:
             resource["statusReason"] = [
                 coded(SNOMED, "271299001", "Patient's condition worsened", stop_reason)
@@ -240,6 +250,27 @@ class Chart:
                 }
             )
 
+    def medication(self, code: Resource, form_text: str) -> Resource:
+        """A stand-alone Medication (pharmacy systems reference these instead of coding inline)."""
+        return self._add({"resourceType": "Medication", "id": self._id("med"), "code": code,
+                          "form": {"text": form_text}})
+
+    def dispenses(self, medication: Resource, days: list[int], *, days_supply: int, quantity_text: str) -> None:
+        """Pharmacy fills pointing at a Medication resource by reference (``medicationReference``)."""
+        for d in days:
+            self._add(
+                {
+                    "resourceType": "MedicationDispense",
+                    "id": self._id("md"),
+                    "status": "completed",
+                    "medicationReference": {"reference": f"Medication/{medication['id']}"},
+                    "subject": self.subject,
+                    "whenHandedOver": instant(d, "16:00:00"),
+                    "daysSupply": {"value": days_supply, "unit": "day", "system": UCUM, "code": "d"},
+                    "dosageInstruction": [{"text": quantity_text}],
+                }
+            )
+
     def observation(
         self,
         code: Resource,
@@ -250,11 +281,12 @@ class Chart:
         value_string: str | None = None,
         value_integer: int | None = None,
         category: str = "laboratory",
+        status: str = "final",
     ) -> Resource:
         resource: Resource = {
             "resourceType": "Observation",
             "id": self._id("obs"),
-            "status": "final",
+            "status": status,
             "category": [{"coding": [{"system": _OBS_CATEGORY, "code": category}]}],
             "code": code,
             "subject": self.subject,

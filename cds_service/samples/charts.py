@@ -53,6 +53,8 @@ def first_relapse_len_sensitive() -> tuple[Chart, Meta]:
                  dose_text="10 mg by mouth daily", stop_reason="Fatigue; patient preference")
     h.m_protein(ch, [(1710, 3.2), (1560, 0.6), (1470, 0.3), (1300, 0.15), (900, 0.15), (400, 0.2),
                      (150, 0.3), (75, 0.8), (40, 1.1)])
+    # A result filed against the wrong patient and withdrawn: must not count as a rise.
+    ch.observation(c.M_PROTEIN, 300, value=quantity(2.9, "g/dL"), status="entered-in-error")
     h.routine_labs(ch, [150, 75, 40])
     h.current_status(ch, 20, creatinine=0.9, weight=82, height=178, ecog=0)
     return ch, {
@@ -86,6 +88,8 @@ def first_relapse_len_refractory() -> tuple[Chart, Meta]:
     # Maintenance continues until today: the relapse happened on it (refractory, H2).
     ch.request(drug("lenalidomide", "Revlimid 10 mg capsule", brand="Revlimid"), 820, None,
                dose_text="10 mg by mouth daily, days 1-21 of 28", dose=quantity(10, "mg"))
+    revlimid = ch.medication(drug("lenalidomide", "REVLIMID 10 MG CAPSULE", brand="Revlimid"), "capsule")
+    ch.dispenses(revlimid, h.every(820, 30, 28), days_supply=21, quantity_text="21 capsules")
     h.m_protein(ch, [(1160, 2.4), (1010, 0.4), (890, 0.1), (600, 0.1), (300, 0.15), (120, 0.2),
                      (62, 0.7), (30, 1.0)])
     h.disease_status(ch, 40)
@@ -171,7 +175,8 @@ def triple_class_refractory() -> tuple[Chart, Meta]:
                        dose=quantity(16, "mg/kg"), route="intravenous")
     ch.request(drug("carfilzomib", "Kyprolis 56 mg/m2 IV", brand="Kyprolis"), 745, None,
                dose_text="56 mg/m2 IV days 1, 2, 8, 9, 15, 16 of 28", dose=quantity(56, "mg/m2"))
-    ch.statement(drug("dexamethasone"), 745, None, dose_text="20 mg on carfilzomib days")
+    ch.statement(drug("dexamethasone", "Dexamethasone 4 mg tablet"), 745, None,
+                 dose_text="20 mg on carfilzomib days", contained=True)
     ch.statement(drug("acyclovir"), 745, None, dose_text="400 mg by mouth twice daily")
     h.m_protein(ch, [(2400, 4.1), (2250, 0.5), (2000, 0.2), (900, 0.3), (790, 0.9), (765, 1.4),
                      (600, 0.4), (300, 0.2), (120, 0.25), (65, 0.9), (35, 1.3)])
@@ -482,6 +487,8 @@ def no_myeloma() -> tuple[Chart, Meta]:
     ch = Chart("s12", "sample-no-myeloma")
     ch.patient(family="Fischer", given="Anna", gender="female", birth_days_before=70 * 365 + 250, mrn="S1200012")
     ch.condition(c.local_problem("MGUS", "Monoclonal gammopathy of undetermined significance (IgG kappa)"), 900)
+    # Myeloma was suspected at referral and ruled out by the marrow biopsy.
+    ch.condition(c.MM_NOT_IN_REMISSION, 920, verification="refuted", clinical_status="inactive")
     ch.condition(c.local_problem("AF", "Paroxysmal atrial fibrillation"), 1500)
     ch.statement(drug("apixaban", "Eliquis 5 mg tablet"), 1500, None, dose_text="5 mg twice daily")
     ch.statement(text_only("Metoprolol succinate 50 mg tablet"), 1500, None, dose_text="50 mg daily")
@@ -490,7 +497,8 @@ def no_myeloma() -> tuple[Chart, Meta]:
     h.current_status(ch, 30, creatinine=0.9, weight=70, height=165, ecog=0)
     return ch, {
         "title": "No myeloma: MGUS on apixaban (no cards)",
-        "summary": "70-year-old woman with stable IgG-kappa MGUS and atrial fibrillation on apixaban.",
+        "summary": "70-year-old woman with stable IgG-kappa MGUS (myeloma ruled out, recorded as refuted) "
+                   "and atrial fibrillation on apixaban.",
         "intent": "No multiple myeloma diagnosis => the service is silent for patient-view and order hooks.",
         "expect": {"patient-view": {"noCards": True}, "order-sign": {"noCards": True}},
         "draft": {"label": "apixaban refill", "orders": [
