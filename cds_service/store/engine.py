@@ -51,6 +51,9 @@ def _create_sqlite_engine(url: str, database: str | None) -> Engine:
         cursor = dbapi_connection.cursor()
         if not in_memory:
             cursor.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: no fsync per commit (the WAL is synced at checkpoints); a power cut may
+            # drop the last commits but never corrupts the file. SQLite is the development store.
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
