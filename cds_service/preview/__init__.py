@@ -12,6 +12,7 @@ origin, and renders the cards; card ``detail`` Markdown is rendered server-side 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
@@ -54,7 +55,7 @@ def _refuse(status: int, message: str, code: str) -> Response:
     return response
 
 
-def _today():
+def _today() -> date:
     """The service's own evaluation date (the app clock), so shifted charts line up with it."""
     state = current_app.extensions.get("rrmm_cds")
     clock = getattr(state, "clock", None)

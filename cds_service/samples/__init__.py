@@ -21,6 +21,8 @@ from importlib import resources as package_resources
 from typing import Any
 from urllib.parse import parse_qs
 
+from cds_service.samples.authoring import drug, quantity
+
 Resource = dict[str, Any]
 HOOKS = ("patient-view", "order-select", "order-sign")
 PRACTITIONER_ID = "sample-oncologist"
@@ -126,8 +128,6 @@ def resources(p: Persona, today: date) -> list[Resource]:
 
 def draft_orders(p: Persona, today: date) -> Resource:
     """The persona's drafted regimen as ``context.draftOrders``: draft MedicationRequests."""
-    from cds_service.samples.authoring import drug, quantity  # reads the drug table lazily
-
     entries = []
     for number, line in enumerate(p.draft.get("orders", ()), start=1):
         dosage: Resource = {
