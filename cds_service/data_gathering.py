@@ -17,8 +17,10 @@ failing), the call cannot be answered faithfully: :class:`DataUnavailable` (412)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -32,6 +34,7 @@ from fhir_mappings.index import ResourceIndex
 log = logging.getLogger(__name__)
 
 MAX_MEDICATION_READS = 50
+MAX_PARALLEL_FETCHES = 4
 
 
 @dataclass(frozen=True)
@@ -156,24 +159,61 @@ def _usable_client(
 
 
 def _fetch_missing(client: FhirClient, pending: _Pending, index: ResourceIndex) -> None:
+    """Run the missing searches/reads and the remaining pages in parallel, index in this thread.
+
+    Fetching one key after another would add the latencies of up to a dozen round trips; the
+    shared client keeps the one time budget. The index is not thread-safe: only this thread
+    feeds it. The first failure wins (412) and the remaining tasks are cancelled.
+    """
+    tasks: list[Callable[[], list[dict[str, Any]]]] = []
     for relative in pending.missing_searches:
         if "?" in relative:
-            for page in client.search(relative):
-                index.add_any(page)
+            tasks.append(partial(_all_pages, client.search(relative)))
         else:
-            index.add_any(client.read(relative))
+            tasks.append(partial(_single, client.read, relative))
     for link in pending.next_links:
         # The first page came with the prefetch; the rest lives on fhirServer. A next link that
         # points anywhere else is refused inside the client (never contacted): 412.
-        for page in client.pages(urljoin(client.base_url + "/", link)):
-            index.add_any(page)
+        tasks.append(partial(_all_pages, client.pages(urljoin(client.base_url + "/", link))))
+    for results in _run_parallel(tasks):
+        index.add_any(results)
+
+
+def _all_pages(pages: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(pages)
+
+
+def _single(read: Callable[[str], dict[str, Any]], relative: str) -> list[dict[str, Any]]:
+    return [read(relative)]
+
+
+def _run_parallel(tasks: list[Callable[[], list[dict[str, Any]]]]) -> Iterator[list[dict[str, Any]]]:
+    if len(tasks) <= 1:
+        for task in tasks:
+            yield task()
+        return
+    executor = ThreadPoolExecutor(
+        max_workers=min(MAX_PARALLEL_FETCHES, len(tasks)), thread_name_prefix="fhir"
+    )
+    try:
+        futures = [executor.submit(task) for task in tasks]
+        for future in futures:
+            yield future.result()
+    finally:
+        # On failure, queued fetches are dropped; running ones end within the fetch budget.
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _read_unresolved_medications(client: FhirClient, index: ResourceIndex) -> None:
     references = sorted(index.unresolved_medication_references())[:MAX_MEDICATION_READS]
-    for reference in references:
-        try:
-            index.add_any(client.read(reference))
-        except FhirNotFound:
-            # A deleted Medication: the drug may still be named in the reference's display.
-            continue
+    tasks = [partial(_medication, client, reference) for reference in references]
+    for results in _run_parallel(tasks):
+        index.add_any(results)
+
+
+def _medication(client: FhirClient, reference: str) -> list[dict[str, Any]]:
+    try:
+        return [client.read(reference)]
+    except FhirNotFound:
+        # A deleted Medication: the drug may still be named in the reference's display.
+        return []

@@ -10,6 +10,7 @@ and all requests together share one deadline (the fetch budget).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -79,6 +80,8 @@ class FhirClient:
         self._breaker = (breakers or FHIR_SERVER_BREAKERS).for_server(self.base_url)
         # Never pick up proxies or ~/.netrc credentials from the environment.
         self._session.trust_env = False
+        # Several keys may be fetched in parallel threads through one client: count under a lock.
+        self._counter_lock = threading.Lock()
         self.requests_made = 0
         self.errors = 0
 
@@ -141,6 +144,11 @@ class FhirClient:
         raise FhirError("too many redirects")
 
     # -- internals -----------------------------------------------------------------------------
+    def _count(self, *, made: int = 0, errors: int = 0) -> None:
+        with self._counter_lock:
+            self.requests_made += made
+            self.errors += errors
+
     def _remaining(self) -> float:
         return self._deadline - self._monotonic()
 
@@ -154,13 +162,13 @@ class FhirClient:
                 pause = min(_BACKOFF_SECONDS * 2 ** (attempt - 1), remaining / 2)
                 time.sleep(pause)
             if not self._breaker.allow():
-                self.errors += 1
+                self._count(errors=1)
                 raise FhirError("FHIR server skipped after repeated failures (circuit open)")
             try:
                 response = self._send(url, min(self._timeout, max(self._remaining(), 0.01)))
             except requests.RequestException as exc:
                 self._breaker.record_failure()
-                self.errors += 1
+                self._count(errors=1)
                 last_error = type(exc).__name__
                 log.warning(
                     "FHIR request failed",
@@ -174,7 +182,7 @@ class FhirClient:
                 continue
             if response.status_code in _RETRY_STATUSES:
                 self._breaker.record_failure()
-                self.errors += 1
+                self._count(errors=1)
                 last_error = f"HTTP {response.status_code}"
                 log.warning(
                     "FHIR server error",
@@ -195,7 +203,7 @@ class FhirClient:
         headers = {"Accept": "application/fhir+json, application/json"}
         if self._token and self.is_under_base(url):
             headers["Authorization"] = f"Bearer {self._token}"
-        self.requests_made += 1
+        self._count(made=1)
         return self._session.get(url, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
 
     def _json_body(self, response: requests.Response) -> dict[str, Any]:
@@ -229,7 +237,7 @@ class FhirClient:
                     raise FhirError("fetch budget exhausted")
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            self.errors += 1
+            self._count(errors=1)
             raise FhirError(f"reading the response failed ({type(exc).__name__})") from None
         return b"".join(chunks)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -268,3 +269,34 @@ def test_session_ignores_environment_proxies_and_netrc():
         FHIR_BASE, access_token=None, permits=lambda url: True, timeout=1, retries=0, budget=1
     )
     assert client._session.trust_env is False
+
+
+def test_missing_keys_are_fetched_in_parallel(client, captured_contexts):
+    import threading
+
+    from cds_service.data_gathering import MAX_PARALLEL_FETCHES
+
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def slow_search(request):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+            if active >= 2:
+                release.set()
+        release.wait(timeout=2)  # hold the first request until a second one runs beside it
+        with lock:
+            active -= 1
+        if "/Patient/" in request.url:
+            return 200, {}, json.dumps(patient())
+        return 200, {}, json.dumps(searchset())
+
+    with responses.RequestsMock() as rsps:
+        rsps.add_callback(responses.GET, re.compile(re.escape(FHIR_BASE) + "/.*"), callback=slow_search)
+        response = post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
+    assert response.status_code == 200
+    assert 2 <= peak <= MAX_PARALLEL_FETCHES
