@@ -74,8 +74,10 @@ def gather(
     index = ResourceIndex(context["patientId"])
     pending = _index_prefetch(request.get("prefetch") or {}, service, context, index, report)
 
-    client = _usable_client(request, permits, limits, session_factory)
     needs_server = bool(pending.missing_searches or pending.next_links)
+    if not needs_server and not index.unresolved_medication_references():
+        return index  # complete: fhirServer, if any, is not contacted
+    client = _usable_client(request, permits, limits, session_factory)
     if needs_server and client is None:
         raise DataUnavailable(
             "required prefetch data is missing ("
