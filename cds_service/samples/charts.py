@@ -506,10 +506,93 @@ def no_myeloma() -> tuple[Chart, Meta]:
     }
 
 
+# -- 13 -----------------------------------------------------------------------------------------
+def drd_refractory() -> tuple[Chart, Meta]:
+    ch = Chart("s13", "sample-drd-refractory")
+    ch.patient(family="Oyelaran", given="Grace", gender="female", birth_days_before=76 * 365 + 160, mrn="S1300013")
+    ch.condition(c.MM_NOT_IN_REMISSION, 1400)
+    ch.condition(c.local_problem("HTN", "Essential hypertension"), 5000)
+    h.unrelated_medicines(ch, 4800)
+    h.fish_panel(ch, 1395, {"del17p": False, "t4_14": False, "t11_14": False})
+    # First line, transplant-ineligible: continuous DRd (MAIA), progressing on it now.
+    ch.administrations(drug("daratumumab", brand="Darzalex Faspro"), h.every(1380, 25, 28),
+                       dose=quantity(1800, "mg"), route="subcutaneous")
+    ch.request(drug("lenalidomide", "Revlimid 15 mg capsule", brand="Revlimid"), 1380, None,
+               dose_text="15 mg by mouth daily, days 1-21 of 28", dose=quantity(15, "mg"))
+    ch.statement(drug("dexamethasone"), 1380, None, dose_text="20 mg weekly")
+    ch.statement(drug("aspirin"), 1380, None, dose_text="81 mg daily")
+    h.m_protein(ch, [(1400, 3.6), (1200, 0.8), (900, 0.3), (500, 0.2), (200, 0.25), (85, 0.8), (50, 1.2)])
+    h.disease_status(ch, 50)
+    h.routine_labs(ch, [200, 85, 50])
+    h.current_status(ch, 16, creatinine=0.9, weight=66, height=163, ecog=1)
+    return ch, {
+        "title": "Progression on first-line DRd (R3)",
+        "summary": "76-year-old woman on continuous DRd for almost 4 years (no transplant), now progressing "
+                   "on it; takes aspirin.",
+        "intent": "Progression during daratumumab and lenalidomide => lenalidomide- and anti-CD38-refractory "
+                  "(isatuximab excluded too), one prior line, bortezomib-naive => row R3: KPd. Age 76 => "
+                  "dexamethasone 20 mg; echo/ECG before carfilzomib; zoster prophylaxis; aspirin already "
+                  "taken. No salvage ASCT (never transplanted, age > 70).",
+        "expect": {"patient-view": {"topics": ["treatment-recommendation", "supportive-care", "relapse-workup"],
+                                    "absentTopics": ["salvage-transplant", "aggressive-disease"],
+                                    "recommended": ["carfilzomib", "pomalidomide", "dexamethasone"],
+                                    "forbiddenDrugs": ["daratumumab", "isatuximab", "lenalidomide"],
+                                    "doses": [{"drug": "dexamethasone", "value": 20, "unit": "mg"}]},
+                   "order-sign": {"topics": ["contraindication"]}},
+        "draft": {"label": "DPd (daratumumab despite anti-CD38 refractoriness)", "orders": [
+            DARA_SC,
+            _draft("pomalidomide", 4, "mg", "pomalidomide 4 mg by mouth daily, days 1-21 of 28", route="oral"),
+            DEX_20]},
+    }
+
+
+# -- 14 -----------------------------------------------------------------------------------------
+def pi_refractory_two_lines() -> tuple[Chart, Meta]:
+    ch = Chart("s14", "sample-pi-refractory")
+    ch.patient(family="Tanaka", given="Hiroshi", gender="male", birth_days_before=68 * 365 + 220, mrn="S1400014")
+    ch.condition(c.MM_NOT_IN_REMISSION, 1500)
+    ch.report(c.CYTOGENETICS_NARRATIVE, 1495,
+              "Interphase FISH: negative for del(17p), t(4;14), t(14;16) and t(11;14). No 1q gain.")
+    # Line 1: VCd (CyBorD) without transplant, progression on bortezomib.
+    ch.administrations(drug("bortezomib", brand="Velcade"), h.every(1490, 1130, 7), dose=quantity(1.3, "mg/m2"),
+                       route="subcutaneous")
+    ch.statement(drug("cyclophosphamide"), 1490, 1130, dose_text="300 mg/m2 weekly",
+                 stop_reason="Disease progression")
+    # Line 2: carfilzomib-dexamethasone, progression on it.
+    ch.request(drug("carfilzomib", "Kyprolis 56 mg/m2", brand="Kyprolis"), 1100, 40,
+               dose_text="56 mg/m2 IV days 1, 2, 8, 9, 15, 16 of 28", dose=quantity(56, "mg/m2"),
+               status="stopped")
+    ch.statement(drug("valacyclovir"), 1100, None, dose_text="500 mg twice daily")
+    h.m_protein(ch, [(1500, 2.8), (1300, 0.6), (1200, 0.5), (1150, 1.1), (1125, 1.5), (900, 0.4),
+                     (600, 0.3), (80, 0.9), (45, 1.3)])
+    ch.observation(c.LVEF, 120, value=quantity(61, "%"), category="imaging")
+    h.routine_labs(ch, [600, 80, 45])
+    h.current_status(ch, 12, creatinine=1.0, weight=72, height=170, ecog=1)
+    return ch, {
+        "title": "PI-refractory after two lines, lenalidomide-naive (R8)",
+        "summary": "68-year-old man: VCd then Kd, progression on each; never received lenalidomide or an "
+                   "anti-CD38 antibody. Takes valacyclovir.",
+        "intent": "Two prior lines, refractory to bortezomib and carfilzomib (PI-refractory), not "
+                  "lenalidomide-refractory => row R8: DRd. Aspirin and type and screen (first anti-CD38); "
+                  "zoster prophylaxis already taken. Second relapse, age 68 / ECOG 1 (eligible proxy), "
+                  "never transplanted => salvage ASCT card.",
+        "expect": {"patient-view": {"topics": ["treatment-recommendation", "supportive-care", "relapse-workup",
+                                               "salvage-transplant"],
+                                    "recommended": ["daratumumab", "lenalidomide", "dexamethasone"],
+                                    "forbiddenDrugs": ["bortezomib", "carfilzomib", "ixazomib"]},
+                   "order-sign": {"topics": ["contraindication"]}},
+        "draft": {"label": "IRd (ixazomib after PI-refractory disease)", "orders": [
+            _draft("ixazomib", 4, "mg", "ixazomib 4 mg by mouth days 1, 8, 15 of 28", route="oral",
+                   period_unit="wk"),
+            LEN_25, DEX_40,
+            _draft("aspirin", 81, "mg", "aspirin 81 mg by mouth daily", route="oral")]},
+    }
+
+
 PERSONAS: tuple[Callable[[], tuple[Chart, Meta]], ...] = (
     first_relapse_len_sensitive, first_relapse_len_refractory, anti_cd38_exposed, triple_class_refractory,
     penta_refractory, t11_14_venetoclax, plasma_cell_leukaemia, renal_impairment, heart_failure, frail_elderly,
-    responding_patient, no_myeloma,
+    drd_refractory, pi_refractory_two_lines, responding_patient, no_myeloma,
 )
 
 
