@@ -269,9 +269,7 @@ def summarise(results: list[SizeResult]) -> list[str]:
         for small, large in zip(ordered, ordered[1:], strict=False)
     ]
     if marginal:
-        lines.append(
-            "growth (in-process CPU per added MB; linear = about equal): " + "; ".join(marginal)
-        )
+        lines.append("growth (in-process CPU per added MB; linear = about equal): " + "; ".join(marginal))
     return lines
 
 

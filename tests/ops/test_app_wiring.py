@@ -145,7 +145,9 @@ def test_audit_failure_does_not_fail_the_call(client) -> None:
         assert connection.execute(select(func.count()).select_from(audit_response)).scalar_one() == 0
 
 
-def test_silent_response_is_audited_with_the_loaded_kb_version(client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_silent_response_is_audited_with_the_loaded_kb_version(
+    client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(handlers, "patient_view_cards", lambda _ctx: [])
     response = client.post(
         f"/cds-services/{SERVICE}", data=orjson.dumps(_request("pt-9")), content_type="application/json"
