@@ -1,12 +1,13 @@
 """Card ``detail`` Markdown to HTML for the preview page, safely.
 
 Card text is data from the service (which quotes FHIR text fields an EHR filled in), so it is
-treated as untrusted: raw HTML in it is escaped, not passed through, and links keep only http(s)
-and mailto targets. GitHub-flavoured tables and lists render as an EHR would show them.
+treated as untrusted: raw HTML in it is escaped, not passed through, and links keep only absolute
+http(s) and mailto targets. GitHub-flavoured tables and lists render as an EHR would show them.
 """
 
 from __future__ import annotations
 
+import html
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
@@ -24,9 +25,7 @@ class _SafeLinks(Treeprocessor):
     def run(self, root: ET.Element) -> None:
         for element in root.iter():
             if element.tag == "a":
-                href = element.get("href", "")
-                scheme = urlsplit(href).scheme.lower()
-                if scheme and scheme not in _SAFE_SCHEMES:
+                if not _is_safe_href(element.get("href", "")):
                     element.attrib.pop("href", None)
                 else:
                     element.set("rel", "noopener noreferrer")
@@ -36,6 +35,13 @@ class _SafeLinks(Treeprocessor):
                 alt = element.get("alt", "")
                 element.attrib.clear()
                 element.text = alt
+
+
+def _is_safe_href(href: str) -> bool:
+    """Only absolute http(s)/mailto targets, judged as the browser will read them: character
+    references decoded (``java&#x73;cript:``) and control characters/whitespace removed."""
+    decoded = "".join(ch for ch in html.unescape(href) if ch.isprintable() and not ch.isspace())
+    return urlsplit(decoded).scheme.lower() in _SAFE_SCHEMES
 
 
 class _NoRawHtml(Extension):

@@ -73,6 +73,12 @@ def test_markdown_escapes_raw_html_and_unsafe_links() -> None:
     assert 'href="https://example.org"' in html
 
 
+@pytest.mark.parametrize("target", ["java&#x73;cript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x",
+                                    "//evil.example/x", "vbscript:x", "java\tscript:alert(1)"])
+def test_markdown_drops_link_targets_that_are_not_plain_web_links(target: str) -> None:
+    assert "href" not in render(f"[click]({target})")
+
+
 def test_markdown_renders_tables_and_lists() -> None:
     html = render("| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two")
     assert "<table>" in html and "<li>one</li>" in html
