@@ -12,9 +12,7 @@ reason words): never request content, never patient data.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -73,28 +71,6 @@ _MAX_LABEL_LENGTH = 64
 
 def multiprocess_enabled() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-
-
-def prepare_multiprocess_directory(directory: str | Path | None = None) -> Path:
-    """For a pre-fork server (gunicorn) master: choose and empty the metrics directory.
-
-    Call before any worker starts (and before ``prometheus_client`` is imported in the master).
-    An existing ``PROMETHEUS_MULTIPROC_DIR`` wins; otherwise ``directory`` or a new temporary
-    directory is used and exported, so workers inherit it.
-    """
-    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or directory
-    path = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="rrmm-cds-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):  # files of an earlier run would be merged into this one's
-        stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    return path
-
-
-def mark_worker_dead(pid: int) -> None:
-    """gunicorn ``child_exit`` hook body: drop a dead worker's live-gauge files."""
-    if multiprocess_enabled():
-        multiprocess.mark_process_dead(pid)
 
 
 def render_latest() -> tuple[bytes, str]:

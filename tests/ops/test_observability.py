@@ -149,7 +149,7 @@ def test_feedback_items_counted_by_outcome() -> None:
 
 
 def test_prepare_multiprocess_directory(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    from cds_service.observability import prepare_multiprocess_directory
+    from cds_service.observability.prefork import prepare_multiprocess_directory
 
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     target = tmp_path / "metrics"
@@ -165,3 +165,16 @@ def test_prepare_multiprocess_directory(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     created = prepare_multiprocess_directory()
     assert created.is_dir() and os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(created)
+
+
+def test_package_import_does_not_import_prometheus_client() -> None:
+    """A pre-fork master may import the package before exporting PROMETHEUS_MULTIPROC_DIR."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cds_service.observability, cds_service.observability.prefork; "
+        "print('prometheus_client' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
