@@ -14,6 +14,9 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/rrmm-cds.sqlite3"
 
 # How long a SQLite writer waits for the file lock before giving up (seconds).
 _SQLITE_BUSY_TIMEOUT_S = 30
+# Server databases: seconds to open a connection, and to wait for a free pooled one.
+_CONNECT_TIMEOUT_S = 3
+_POOL_TIMEOUT_S = 5
 
 
 def normalise_database_url(database_url: str) -> str:
@@ -28,7 +31,18 @@ def create_store_engine(database_url: str) -> Engine:
     url = make_url(normalise_database_url(database_url))
     if url.get_backend_name() == "sqlite":
         return _create_sqlite_engine(url.render_as_string(hide_password=False), url.database)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
+    # A database outage must cost a request seconds, not a worker timeout: bounded connect and
+    # pool waits (the URL may still set its own connect_timeout).
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT_S}
+    return create_engine(
+        url,
+        connect_args=connect_args,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=_POOL_TIMEOUT_S,
+        pool_recycle=1800,
+    )
 
 
 def _create_sqlite_engine(url: str, database: str | None) -> Engine:

@@ -238,3 +238,14 @@ def test_long_client_values_are_stored(store: Store) -> None:
     assert store.record_feedback("svc", [item]) == 1
     with pytest.raises(FeedbackError):
         store.record_feedback("svc", [{**item, "card": "u" * 201}])
+
+
+def test_unreachable_server_fails_fast() -> None:
+    import time
+
+    # Nothing listens on port 1: the store answers "not reachable" promptly instead of hanging.
+    store = Store.from_url("postgresql://nobody@127.0.0.1:1/none")
+    started = time.monotonic()
+    assert not store.ping()
+    assert time.monotonic() - started < 10
+    store.dispose()
