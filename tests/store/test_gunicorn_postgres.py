@@ -42,7 +42,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-VIGNETTES = Path(os.environ.get("RRMM_CDS_VIGNETTES", "/work/shared/vignettes/public"))
+def _vignettes_dir() -> Path:
+    """The public vignettes, found the way .ci/run finds the shared material."""
+    candidates = [
+        os.environ.get("RRMM_CDS_VIGNETTES"),
+        os.environ.get("RRMM_CDS_SHARED") and f"{os.environ['RRMM_CDS_SHARED']}/vignettes/public",
+        str(REPO.parent / "shared" / "vignettes" / "public"),
+        "/work/shared/vignettes/public",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return Path("/nonexistent")
+
+
+VIGNETTES = _vignettes_dir()
 # Where each resource type goes in the prefetch (the index reads every key alike).
 PREFETCH_KEY = {
     "Patient": "patient",
