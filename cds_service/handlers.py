@@ -40,7 +40,7 @@ class HookContext:
     evaluation_date: date  # the wall-clock date read once per request by the pipeline
     index: ResourceIndex
     context: dict[str, Any] = field(default_factory=dict)  # the request's hook context, as sent
-    kb: Any = None  # the loaded knowledge base (clinical_rules); None until it is wired in
+    kb: Any = None  # clinical_rules.kb.KnowledgeBase, loaded once at start-up by pipeline.build_pipeline
 
 
 def patient_view_cards(ctx: HookContext) -> list[dict[str, Any]]:
