@@ -82,3 +82,9 @@ def test_markdown_drops_link_targets_that_are_not_plain_web_links(target: str) -
 def test_markdown_renders_tables_and_lists() -> None:
     html = render("| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two")
     assert "<table>" in html and "<li>one</li>" in html
+
+
+def test_markdown_lists_may_follow_a_paragraph_line_as_in_gfm() -> None:
+    html = render("Facts used:\n- creatinine 1.1 mg/dL\n- weight 58 kg\n\nRule R6")
+    assert "<p>Facts used:</p>" in html and "<li>weight 58 kg</li>" in html
+    assert "<li>" not in render("eGFR 40 - 50 mL/min")
