@@ -9,6 +9,9 @@
   ``urn:uuid``, so splitting is safe.
 - ``fixtures request ID --hook HOOK`` — print a CDS Hooks request for a persona (prefetch filled
   from the chart unless ``--no-prefetch``), ready for ``rrmm-cds call -`` or ``curl``.
+- ``fixtures check [--only ID ...]`` — run every persona through the pipeline offline (prefetch,
+  patient-view and order-sign) and compare the cards with what the persona expects; exit 1 on
+  any difference. A quick end-to-end check after changing rules, cards or mappings.
 
 The token is sent as ``Authorization: Bearer`` and never printed; ``RRMM_CDS_FIXTURES_TOKEN``
 may hold it instead of the command line (which other users of the machine can see).
@@ -26,6 +29,9 @@ from urllib.parse import urlsplit
 import requests
 
 from cds_service import samples
+from cds_service.config import Settings
+from cds_service.errors import CdsHttpError
+from cds_service.samples.expectations import problems
 from cds_service.services import SERVICES
 
 TOKEN_ENV = "RRMM_CDS_FIXTURES_TOKEN"
@@ -60,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     request.add_argument("--date", type=date.fromisoformat, default=None,
                          help="shift the chart to this date YYYY-MM-DD (default: today, UTC)")
     request.set_defaults(func=run_request)
+
+    check = actions.add_parser("check", help="run the personas offline and compare with their expected cards")
+    check.add_argument("--only", nargs="+", metavar="ID", help="check only these personas")
+    check.set_defaults(func=run_check)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -166,3 +176,29 @@ def run_request(args: argparse.Namespace) -> int:
     )
     print(json.dumps(request, indent=1))
     return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Offline: the same pipeline as the HTTP service, with each persona's prefetch, dated today."""
+    from cds_service.pipeline import build_pipeline  # loads the knowledge base: only when checking
+
+    chosen = _selected(args.only)
+    if chosen is None:
+        return 2
+    pipeline = build_pipeline(Settings.from_env())
+    today = samples.utc_today()
+    failures = 0
+    for persona in chosen:
+        for hook, expect in persona.expect.items():
+            service = next(s for s in SERVICES.values() if s.hook == hook)
+            request = samples.hook_request(persona, hook, today, prefetch_templates=service.prefetch)
+            try:
+                cards = pipeline.run(service.id, request, today).response["cards"]
+            except CdsHttpError as exc:
+                found = [f"HTTP {exc.status}: {'; '.join(exc.messages)}"]
+            else:
+                found = problems(cards, expect)
+            failures += bool(found)
+            print(f"{'FAIL' if found else 'PASS'} {persona.id} {hook}" + (f": {'; '.join(found)}" if found else ""))
+    print(f"{failures} failed")
+    return 1 if failures else 0

@@ -12,7 +12,7 @@ import requests
 
 from cds_service import samples
 from cds_service.cli import main as rrmm_cds
-from integration.expectations import problems
+from cds_service.samples.expectations import problems
 from integration.servers import FhirServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -9,6 +9,7 @@ import responses
 
 from cds_service import samples
 from cds_service.cli import main as rrmm_cds
+from cds_service.samples.expectations import problems
 
 BASE = "https://fhir.example.org/r4"
 
@@ -64,3 +65,47 @@ def test_request_prints_a_hook_request_for_rrmm_cds_call(capsys: pytest.CaptureF
     assert request["context"]["patientId"] == "sample-heart-failure"
     assert request["prefetch"]["patient"]["id"] == "sample-heart-failure"
     assert "selections" not in request["context"]
+
+
+def test_check_runs_every_persona_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert rrmm_cds(["fixtures", "check", "--only", "renal-impairment", "no-myeloma"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS renal-impairment patient-view" in out and "PASS no-myeloma order-sign" in out
+
+
+def _card(topic: str, indicator: str = "info", suggestions: list | None = None) -> dict:
+    card = {"indicator": indicator, "source": {"topic": {"code": topic}}}
+    if suggestions:
+        card["suggestions"] = suggestions
+    return card
+
+
+def _regimen(*drugs: str, recommended: bool = True, dose: tuple[str, float] | None = None) -> dict:
+    def request(drug: str) -> dict:
+        resource = {"resourceType": "MedicationRequest", "medicationCodeableConcept": {"text": drug}}
+        if dose and dose[0] == drug:
+            resource["dosageInstruction"] = [{"doseAndRate": [{"doseQuantity": {"value": dose[1], "unit": "mg"}}]}]
+        return resource
+
+    return {"isRecommended": recommended, "actions": [{"type": "create", "resource": request(d)} for d in drugs]}
+
+
+def test_problems_names_every_difference() -> None:
+    cards = [
+        _card("treatment-recommendation", suggestions=[
+            _regimen("daratumumab", "lenalidomide", "dexamethasone", dose=("lenalidomide", 25)),
+            _regimen("carfilzomib", "lenalidomide", "dexamethasone", recommended=False)]),
+        _card("referral", "warning"),
+    ]
+    expect = {"topics": ["treatment-recommendation", "salvage-transplant"], "absentTopics": ["referral"],
+              "indicators": {"referral": "info"}, "recommended": ["daratumumab", "bortezomib", "dexamethasone"],
+              "forbiddenDrugs": ["carfilzomib"], "doses": [{"drug": "lenalidomide", "value": 10, "unit": "mg"}]}
+    found = problems(cards, expect)
+    assert any("missing topic salvage-transplant" in p for p in found)
+    assert any("unexpected topic referral" in p for p in found)
+    assert any("referral indicator" in p for p in found)
+    assert any(p.startswith("recommended") for p in found)
+    assert any("forbidden carfilzomib" in p for p in found)
+    assert any("lenalidomide dose" in p for p in found)
+    assert problems([], {"noCards": True}) == []
+    assert problems(cards, {"noCards": True}) != []

@@ -1,5 +1,7 @@
 """Compare a CDS Hooks response with what a sample persona says it should get (``Persona.expect``).
 
+Used by ``rrmm-cds fixtures check`` and the integration tests.
+
 The vocabulary is the persona catalog's: ``topics`` (must be present), ``absentTopics``,
 ``indicators`` (topic -> indicator), ``recommended`` (the recommended regimen's drug set, read from
 its MedicationRequests' RxNorm codes, else their text), ``forbiddenDrugs`` (in no suggestion),
