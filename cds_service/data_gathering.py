@@ -125,7 +125,9 @@ def _index_prefetch(
     for key, value in prefetch.items():
         if key not in service.prefetch and _is_resource(value):
             index.add_any(value)
-    return _Pending(tuple(missing), tuple(next_links))
+    # Clients often fill several keys of one type with the same result (and the same next link):
+    # fetch each distinct search and page chain once.
+    return _Pending(tuple(dict.fromkeys(missing)), tuple(dict.fromkeys(next_links)))
 
 
 _ABSENT: Any = object()

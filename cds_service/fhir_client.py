@@ -24,7 +24,8 @@ from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS, CircuitBr
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-MAX_PAGES_PER_SEARCH = 200
+# A runaway-pagination guard only: the fetch budget is what really bounds a search.
+MAX_PAGES_PER_SEARCH = 1000
 MAX_REDIRECTS = 3
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_SECONDS = 0.2

@@ -144,3 +144,28 @@ def test_complete_prefetch_with_fhir_server_fetches_nothing(client):
     del body["fhirAuthorization"]
     assert post(client, "rrmm-relapse-guidance", body).status_code == 200
     assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_identical_next_links_under_several_keys_are_followed_once(client, captured_contexts):
+    page2 = f"{FHIR_BASE}/Observation?patient={PATIENT_ID}&_offset=1"
+    obs = {
+        "resourceType": "Observation",
+        "id": "o2",
+        "status": "final",
+        "code": {"text": "creatinine"},
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+    }
+    responses.get(page2, json=searchset(obs))
+    prefetch = full_prefetch()
+    first = searchset(dict(obs, id="o1"), next_url=page2)
+    for key in ("labObservations", "vitalSigns", "findingObservations"):
+        prefetch[key] = first
+    assert (
+        post(
+            client, "rrmm-relapse-guidance", hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)
+        ).status_code
+        == 200
+    )
+    assert len(responses.calls) == 1
+    assert {o["id"] for o in captured_contexts[0].index.of_type("Observation")} == {"o1", "o2"}
