@@ -97,3 +97,9 @@ def test_response_schema_rejects_empty_values_and_bad_actions():
     )
     assert schemas.problems("response", {"cards": [nested_empty]})
     assert schemas.problems("response", {"cards": [dict(card, suggestions=with_suggestion["suggestions"])]})
+
+
+@pytest.mark.parametrize("encounter_id", ["enc-1", "Encounter/enc-1", None])
+def test_encounter_id_is_read_leniently(encounter_id):
+    context = {"userId": "Practitioner/1", "patientId": "p1", "encounterId": encounter_id}
+    assert schemas.problems("context-patient-view", context) == []
