@@ -103,3 +103,17 @@ def test_response_schema_rejects_empty_values_and_bad_actions():
 def test_encounter_id_is_read_leniently(encounter_id):
     context = {"userId": "Practitioner/1", "patientId": "p1", "encounterId": encounter_id}
     assert schemas.problems("context-patient-view", context) == []
+
+
+def test_fhir_authorization_needs_a_token_of_the_right_type():
+    base = {"hook": "patient-view", "hookInstance": "x", "context": {}, "fhirServer": "http://127.0.0.1/fhir"}
+    assert schemas.problems("request", dict(base, fhirAuthorization={"access_token": "t"})) == []
+    assert schemas.problems("request", dict(base, fhirAuthorization={"token_type": "Bearer"})) == [
+        "fhirAuthorization.access_token is required"
+    ]
+    assert schemas.problems(
+        "request", dict(base, fhirAuthorization={"access_token": "t", "token_type": "MAC"})
+    )
+    assert schemas.problems(
+        "request", dict(base, fhirAuthorization={"access_token": "t", "expires_in": "soon"})
+    )
