@@ -195,7 +195,7 @@ def _read_json_body(limit: int) -> Any:
         raise CdsHttpError(415, "Content-Type must be application/json", code="not-supported")
     if request.content_length is not None and request.content_length > limit:
         raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    body = request.stream.read(limit + 1)
+    body = _read_at_most(limit + 1)
     if len(body) > limit:
         raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
     try:
@@ -204,6 +204,19 @@ def _read_json_body(limit: int) -> Any:
         # orjson refuses invalid UTF-8, lone surrogates, nesting deeper than 1024 and
         # out-of-range numbers: all "not acceptable JSON" for us.
         raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
+
+
+def _read_at_most(size: int) -> bytes:
+    """Read the body up to ``size`` bytes; a single read() of a WSGI stream may return less."""
+    chunks: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = request.stream.read(min(remaining, 1024 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
 
 
 # -- errors --------------------------------------------------------------------------------------

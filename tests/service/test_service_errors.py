@@ -255,3 +255,25 @@ def test_service_still_answers_after_malformed_bodies(client):
     for raw in (b"[" * 50_000, b"null", b'{"hook": 1}'):
         post(client, "/cds-services/rrmm-relapse-guidance", raw)
     assert post(client, "/cds-services/rrmm-relapse-guidance", hook_request()).status_code == 200
+
+
+class TricklingStream(io.BytesIO):
+    """A WSGI input whose read() returns a few bytes at a time, as sockets may."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(7 if size is None or size < 0 else min(size, 7))
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_body_read_in_small_pieces_is_read_whole(client):
+    payload = json.dumps(hook_request()).encode()
+    response = client.post(
+        "/cds-services/rrmm-relapse-guidance",
+        input_stream=TricklingStream(payload),
+        headers={"Content-Type": "application/json", "Content-Length": str(len(payload))},
+    )
+    assert response.status_code == 200
