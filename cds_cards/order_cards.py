@@ -16,7 +16,9 @@ from typing import Any
 from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
 from cds_cards.fhir_resources import ROUTES, SNOMED_SYSTEM, UCUM_SYSTEM, medication_request, service_request
 from cds_cards.markdown import escape, fact_line
+from cds_cards.provenance import split_rule_ids, with_provenance
 from clinical_rules.decisions import Dose, SupportiveMeasure
+from clinical_rules.isolation import isolated
 from clinical_rules.order_checks import DraftChange, Fix, OrderFinding
 from fhir_mappings.draft_orders import DraftOrder
 
@@ -24,8 +26,14 @@ _DOSE_IN_TEXT = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(\s*)(m
 
 
 def render_findings(findings: Sequence[OrderFinding], patient_id: str, source_label: str) -> list[dict[str, Any]]:
-    """The cards for these findings, in order."""
-    return [render_finding(f, patient_id, source_label) for f in findings]
+    """The cards for these findings, in order. A finding whose card cannot be built is logged
+    (type only) and dropped; the other findings' cards are still given (issue 6)."""
+    cards = []
+    for finding in findings:
+        card = isolated(finding.check_id, lambda f=finding: render_finding(f, patient_id, source_label))
+        if card is not None:
+            cards.append(card)
+    return cards
 
 
 def render_finding(finding: OrderFinding, patient_id: str, source_label: str) -> dict[str, Any]:
@@ -33,7 +41,7 @@ def render_finding(finding: OrderFinding, patient_id: str, source_label: str) ->
     behaviour = None
     if suggestions:
         behaviour = "at-most-one" if finding.alternatives or len(suggestions) == 1 else "any"
-    return build_card(
+    card = build_card(
         summary=finding.summary,
         indicator=finding.indicator,
         topic=finding.topic,
@@ -44,6 +52,7 @@ def render_finding(finding: OrderFinding, patient_id: str, source_label: str) ->
         links=[Link(label=label, url=url) for label, url in finding.links],
         override_reasons=[OverrideReason(code=code, display=display) for code, display in finding.override_reasons],
     )
+    return with_provenance(card, split_rule_ids(finding.rule_id), finding.kb_version, finding.seeds)
 
 
 # -- suggestions -------------------------------------------------------------------------------

@@ -7,11 +7,14 @@ disease, relapse work-up, data gaps) whose details cite the facts, rule, KB vers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
 from cds_cards.fhir_resources import medication_request, service_request
 from cds_cards.markdown import bullets, escape, fact_line, join_sections, section
+from cds_cards.provenance import with_provenance
+from clinical_rules.isolation import isolated
 
 if TYPE_CHECKING:
     from clinical_rules.decisions import (
@@ -27,25 +30,43 @@ if TYPE_CHECKING:
 
 
 def render(decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """The patient-view cards for ``decision`` (an empty list when the service stays silent)."""
+    """The patient-view cards for ``decision`` (an empty list when the service stays silent).
+
+    Each card family is rendered in isolation (issue 6): one that raises is logged (type only)
+    and dropped; the treatment card and its supportive-care card stand or fall together.
+    """
     if decision.silent:
         return []
     if decision.status == "possible-progression":
-        return [_data_gap_card(decision.data_gaps, decision, kb)] if decision.data_gaps else []
-    cards: list[dict[str, Any]] = []
+        gap_card = isolated("data-gap", lambda: _data_gap_card(decision.data_gaps, decision, kb))
+        return [gap_card] if decision.data_gaps and gap_card is not None else []
     by_topic = {card.topic: card for card in decision.info_cards}
+    families: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = []
     if "aggressive-disease" in by_topic:
-        cards.append(_info_card(by_topic.pop("aggressive-disease"), facts, kb))
+        families.append(("aggressive-disease", lambda: [_info_card(by_topic["aggressive-disease"], facts, kb)]))
     treatment = decision.treatment
     if treatment is not None and treatment.recommended is not None:
-        cards.append(_treatment_card(treatment, decision, facts, kb))
-        if decision.supportive:
-            cards.append(_supportive_card(decision.supportive, treatment.recommended, facts, kb))
+        families.append(("treatment", lambda: _treatment_cards(treatment, decision, facts, kb)))
     for topic in ("salvage-transplant", "referral", "relapse-workup"):
         if topic in by_topic:
-            cards.append(_info_card(by_topic[topic], facts, kb))
+            families.append((topic, lambda info=by_topic[topic]: [_info_card(info, facts, kb)]))
     if decision.data_gaps:
-        cards.append(_data_gap_card(decision.data_gaps, decision, kb))
+        families.append(("data-gap", lambda: [_data_gap_card(decision.data_gaps, decision, kb)]))
+    cards: list[dict[str, Any]] = []
+    for family, build in families:
+        cards.extend(isolated(family, build) or ())
+    return cards
+
+
+def _treatment_cards(
+    treatment: TreatmentDecision, decision: RelapseDecision, facts: PatientFacts, kb: KnowledgeBase
+) -> list[dict[str, Any]]:
+    """The treatment card and, when the regimen needs any, its supportive-care card."""
+    recommended = treatment.recommended
+    assert recommended is not None
+    cards = [_treatment_card(treatment, decision, facts, kb)]
+    if decision.supportive:
+        cards.append(_supportive_card(decision.supportive, recommended, facts, kb))
     return cards
 
 
@@ -69,7 +90,7 @@ def _treatment_card(
         section("Sources disagree", bullets(escape(d) for d in decision.disagreements)),
         _trace(treatment.row_id, treatment.seeds + recommended.seeds, kb),
     )
-    return build_card(
+    card = build_card(
         summary=summary,
         indicator="info",
         topic="treatment-recommendation",
@@ -78,6 +99,8 @@ def _treatment_card(
         suggestions=suggestions,
         selection_behavior="at-most-one",
     )
+    rule_ids = [treatment.row_id, *(e.rule_id for e in treatment.exclusions)]
+    return with_provenance(card, rule_ids, kb.version, treatment.seeds + recommended.seeds)
 
 
 def _regimen_suggestion(option: RegimenOption, facts: PatientFacts) -> Suggestion:
@@ -127,7 +150,7 @@ def _supportive_card(
         "Nothing is suggested that the patient already takes (current anticoagulant, antiviral, antiemetic …).",
         _trace(", ".join(sorted({m.rule_id for m in measures})), tuple(s for m in measures for s in m.seeds), kb),
     )
-    return build_card(
+    card = build_card(
         summary=kb.cards["supportive"]["summary"].format(regimen=regimen.regimen_id, groups=", ".join(groups)),
         indicator="info",
         topic="supportive-care",
@@ -136,6 +159,7 @@ def _supportive_card(
         suggestions=suggestions,
         selection_behavior="any",
     )
+    return with_provenance(card, (m.rule_id for m in measures), kb.version, (s for m in measures for s in m.seeds))
 
 
 def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Suggestion:
@@ -181,7 +205,7 @@ def _info_card(card: InfoCard, facts: PatientFacts, kb: KnowledgeBase) -> dict[s
         _trace(card.rule_id, card.seeds, kb),
     )
     override_reasons = _override_reasons("aggressive", kb) if card.indicator != "info" else ()
-    return build_card(
+    built = build_card(
         summary=card.summary,
         indicator=card.indicator,
         topic=card.topic,
@@ -192,6 +216,7 @@ def _info_card(card: InfoCard, facts: PatientFacts, kb: KnowledgeBase) -> dict[s
         links=[Link(label=label, url=url) for label, url in card.links],
         override_reasons=override_reasons,
     )
+    return with_provenance(built, (card.rule_id,), kb.version, card.seeds)
 
 
 def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: KnowledgeBase) -> dict[str, Any]:
@@ -205,9 +230,9 @@ def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: Kno
     detail = join_sections(
         bullets(lines),
         section("Facts used", "\n".join(facts_lines)),
-        _trace("DATA-GAP", ("S0", "S3"), kb),
+        _trace(_DATA_GAP_RULE, _DATA_GAP_SEEDS, kb),
     )
-    return build_card(
+    card = build_card(
         summary=kb.cards["data_gap"][summary_key].format(what=what),
         indicator="warning" if blocks else "info",
         topic="data-gap",
@@ -215,6 +240,11 @@ def _data_gap_card(gaps: tuple[DataGap, ...], decision: RelapseDecision, kb: Kno
         detail=detail,
         override_reasons=_override_reasons("data_gap", kb) if blocks else (),
     )
+    return with_provenance(card, (_DATA_GAP_RULE,), kb.version, _DATA_GAP_SEEDS)
+
+
+_DATA_GAP_RULE = "DATA-GAP"
+_DATA_GAP_SEEDS = ("S0", "S3")
 
 
 _GAP_NAMES = {

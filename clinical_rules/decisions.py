@@ -176,6 +176,7 @@ class RelapseDecision:
 
     ``status`` says why there may be no cards: "no-myeloma", "not-at-relapse",
     "new-line-started", "possible-progression" (one data-gap card only) or "relapse".
+    ``failed_families`` names the families whose rule raised: they give no card, the rest stand.
     """
 
     status: Literal["no-myeloma", "not-at-relapse", "new-line-started", "possible-progression", "relapse"]
@@ -186,6 +187,7 @@ class RelapseDecision:
     info_cards: tuple[InfoCard, ...] = ()
     data_gaps: tuple[DataGap, ...] = ()
     disagreements: tuple[str, ...] = field(default=())
+    failed_families: tuple[str, ...] = ()  # card families dropped because their rule raised (logged)
 
     @property
     def silent(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from clinical_rules.decisions import Dose, FactUsed, Indicator, RelapseDecision, SupportiveMeasure
 from clinical_rules.doses import starting_dose
 from clinical_rules.hard_rules import drug_exclusion
+from clinical_rules.isolation import isolated
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.relapse import decide
 from clinical_rules.supportive import supportive_measures
@@ -120,25 +121,35 @@ class _Checker:
         self.drafted = {g for d in drafts for g in d.generics}
         self.regimen_id = _regimen_of(drafts, kb)
         self.deleted: set[str] = set()  # draft ids a finding deletes: no other fix touches them
+        self.unjudgeable: set[str] = set()  # draft ids whose hard-rule check failed: judged no further
         self._relapse_decision: RelapseDecision | None = None
         self._decided = False
 
     def run(self) -> tuple[OrderFinding, ...]:
+        """Every check, each isolated (issue 6): a check that raises is logged (type only) and gives
+        no card; the others still run. A draft whose hard-rule check (O1/O2/O12) failed is judged
+        by nothing else — without knowing whether it must go, adjusting it could be a wrong card."""
         findings: list[OrderFinding] = []
         for draft in self.judged:
-            findings += self._deleting_checks(draft)
+            deleting = isolated("O1-O2-O12", lambda d=draft: self._deleting_checks(d))
+            if deleting is None:
+                self.unjudgeable.add(draft.resource_id)
+            else:
+                findings += deleting
         for draft in self.judged:
-            if draft.resource_id in self.deleted:
+            if draft.resource_id in self.deleted or draft.resource_id in self.unjudgeable:
                 continue  # never adjust (and so re-suggest) a drug the card says to remove
-            for check in (self._o8_carfilzomib_heart, self._o11_ixazomib_alone, self._o6_renal_dose,
-                          self._o7_dexamethasone_elderly, self._o9_bortezomib_iv):
-                finding = check(draft)
+            for check_id, check in (("O8", self._o8_carfilzomib_heart), ("O11", self._o11_ixazomib_alone),
+                                    ("O6", self._o6_renal_dose), ("O7", self._o7_dexamethasone_elderly),
+                                    ("O9", self._o9_bortezomib_iv)):
+                finding = isolated(check_id, lambda c=check, d=draft: c(d))
                 if finding is not None:
                     findings.append(finding)
-        findings += self._supportive_findings()
-        doublet = self._o10_doublet()
-        if doublet is not None:
-            findings.append(doublet)
+        findings += isolated("supportive", self._supportive_findings) or []
+        if not self.unjudgeable:
+            doublet = isolated("O10", self._o10_doublet)
+            if doublet is not None:
+                findings.append(doublet)
         return tuple(findings)
 
     # -- O1, O2, O12: the drafted drug must go -------------------------------------------------
@@ -275,7 +286,8 @@ class _Checker:
 
     # -- O3, O4, O5 and the other 03 §4 triggers -------------------------------------------------
     def _supportive_findings(self) -> list[OrderFinding]:
-        triggers = [g for d in self.judged if d.resource_id not in self.deleted for g in d.generics]
+        skipped = self.deleted | self.unjudgeable
+        triggers = [g for d in self.judged if d.resource_id not in skipped for g in d.generics]
         if not triggers:
             return []
         planned = [g for d in self.drafts for g in d.generics]

@@ -75,12 +75,16 @@ def referral_reasons(facts: PatientFacts, kb: KnowledgeBase, *, list_emptied: bo
     return reasons
 
 
-def referral_card(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDecision) -> InfoCard | None:
-    reasons = referral_reasons(facts, kb, list_emptied=treatment.list_emptied, row_id=treatment.row_id)
+def referral_card(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDecision | None) -> InfoCard | None:
+    """The referral card; ``treatment`` is None when the treatment rule failed (then only the
+    patient's own reasons — TCR, penta, lines — can be judged)."""
+    emptied = treatment is not None and treatment.list_emptied
+    row_id = treatment.row_id if treatment is not None else ""
+    reasons = referral_reasons(facts, kb, list_emptied=emptied, row_id=row_id)
     if not reasons:
         return None
     texts = kb.cards["referral"]
-    review = (kb.cards["treatment"]["specialist_review"].format(row=treatment.row_id),) if treatment.list_emptied else ()
+    review = (kb.cards["treatment"]["specialist_review"].format(row=row_id),) if emptied else ()
     return InfoCard(
         topic="referral",
         indicator="info",

@@ -6,19 +6,23 @@ Pure and deterministic: no I/O, no clock; the knowledge base supplies every list
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from clinical_rules.decisions import (
     DataGap,
     Exclusion,
     FactUsed,
+    InfoCard,
     RegimenOption,
     RelapseDecision,
+    SupportiveMeasure,
     TreatmentDecision,
 )
 from clinical_rules.doses import starting_dose
 from clinical_rules.evidence import facts_used
 from clinical_rules.hard_rules import exclusion_reason
+from clinical_rules.isolation import isolated
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.other_cards import (
     aggressive_disease_card,
@@ -45,31 +49,41 @@ def decide(facts: PatientFacts, kb: KnowledgeBase) -> RelapseDecision:
             return RelapseDecision(status="not-at-relapse", kb_version=kb.version)
         return _possible_progression(facts, kb)
 
-    treatment = choose_treatment(facts, kb)
-    recommended = treatment.recommended
-    supportive = (
-        supportive_measures(recommended.drugs, facts, kb) if recommended is not None else ()
+    # Independent families (issue 6): one that raises is logged and dropped, the others stand.
+    failures: list[str] = []
+    treatment_family = isolated("treatment", lambda: _treatment_family(facts, kb), failures)
+    treatment, supportive, used, disagreements = treatment_family or (None, (), (), ())
+    recommended = treatment.recommended if treatment is not None else None
+    families: tuple[tuple[str, Callable[[], InfoCard | None]], ...] = (
+        ("aggressive-disease", lambda: aggressive_disease_card(facts, kb)),
+        ("salvage-transplant", lambda: salvage_transplant_card(facts, kb)),
+        ("referral", lambda: referral_card(facts, kb, treatment)),
+        ("relapse-workup", lambda: relapse_workup_card(facts, kb)),
     )
-    info_cards = [
-        card
-        for card in (
-            aggressive_disease_card(facts, kb),
-            salvage_transplant_card(facts, kb),
-            referral_card(facts, kb, treatment),
-            relapse_workup_card(facts, kb),
-        )
-        if card is not None
-    ]
+    info_cards = [card for family, compute in families if (card := isolated(family, compute, failures)) is not None]
+    gaps = isolated("data-gap", lambda: data_gaps(facts, kb, recommended), failures)
     return RelapseDecision(
         status="relapse",
         kb_version=kb.version,
-        facts_used=facts_used(facts),
+        facts_used=used,
         treatment=treatment,
         supportive=supportive,
         info_cards=tuple(info_cards),
-        data_gaps=data_gaps(facts, kb, recommended),
-        disagreements=treatment_disagreements(facts, kb, treatment),
+        data_gaps=gaps or (),
+        disagreements=disagreements,
+        failed_families=tuple(failures),
     )
+
+
+def _treatment_family(
+    facts: PatientFacts, kb: KnowledgeBase
+) -> tuple[TreatmentDecision, tuple[SupportiveMeasure, ...], tuple[FactUsed, ...], tuple[str, ...]]:
+    """The treatment decision with what its cards need: its supportive care, the facts used and the
+    source disagreements. One family: a treatment card without its supportive care is incomplete."""
+    treatment = choose_treatment(facts, kb)
+    recommended = treatment.recommended
+    supportive = supportive_measures(recommended.drugs, facts, kb) if recommended is not None else ()
+    return treatment, supportive, facts_used(facts), treatment_disagreements(facts, kb, treatment)
 
 
 def treatment_disagreements(facts: PatientFacts, kb: KnowledgeBase, treatment: TreatmentDecision) -> tuple[str, ...]:
