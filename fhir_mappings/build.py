@@ -12,7 +12,7 @@ from typing import Any
 
 from fhir_mappings import conditions
 from fhir_mappings.cytogenetics import derive_cytogenetics
-from fhir_mappings.exposures import merge_exposures, read_records, undated_antimyeloma_records
+from fhir_mappings.exposures import merge_exposures, read_history
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.lines import build_lines
@@ -60,7 +60,8 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
     extramedullary = conditions.find(index, codes.condition("extramedullary"))
 
-    records = read_records(index, evaluation_date, catalog)
+    medication = read_history(index, evaluation_date, catalog)
+    records = medication.records
     exposures = merge_exposures(records, evaluation_date)
     asct = transplants(index, codes, evaluation_date)
     events, possible = derive_progression(index, reader, records, codes, evaluation_date)
@@ -95,7 +96,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     if any(t.date is None for t in asct):
         notes.append(DataNote("asct-undated", "prior autologous transplant recorded without a date (Z94.84): "
                                               "time from transplant to progression unknown"))
-    undated = undated_antimyeloma_records(index, catalog)
+    undated = medication.undated_antimyeloma
     if undated:
         notes.append(DataNote("lines-uncertain", f"{undated} anti-myeloma medication record(s) without a date: "
                                                  "lines of therapy and refractoriness may be incomplete"))

@@ -2,10 +2,11 @@
 
 Structured: Observations coded with the FISH LOINC codes (or whose code text names one
 abnormality) with a positive/negative answer. Narrative: any Observation text value or
-DiagnosticReport conclusion mentioning an abnormality; within a sentence each mention is
-positive unless a negation cue precedes it ("no", "negative for", "without") or follows it
-("not detected", "negative", "absent"); a mention without its own cue inherits the polarity of
-the previous mention in the sentence ("negative for del(17p) and t(4;14)").
+DiagnosticReport conclusion mentioning an abnormality; within a sentence a mention is negative
+when a negation cue precedes it ("no", "negative for", "without") or follows it ("not detected",
+"negative", "absent"), positive when a positive cue does ("detected", "positive for", "in 40% of
+nuclei"); a mention without its own cue inherits the polarity of the previous mention in the
+sentence ("negative for del(17p) and t(4;14)"), and with none it is no result (unknown).
 """
 
 from __future__ import annotations
@@ -38,16 +39,26 @@ _MENTION = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PA
 _SENTENCE = re.compile(r"[.;\n]+(?!\d)")
 _LIST_GAP = re.compile(r"[\s,/]*(?:(?:and|or|nor|&)[\s,/]*)?", re.IGNORECASE)
 # A parenthetical may sit between a finding and its verdict: "1q21 gain (3 copies) not detected".
-_NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
+_NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+|all\s+|both\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
                              r"|negative|absent|neg\b)", re.IGNORECASE)
 _POSITIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
                              re.IGNORECASE)
 _NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s+for\b|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"
                               r"\bnone\s+of\b|\bruled\s+out\b)[^;]*$", re.IGNORECASE)
-_POSITIVE_BEFORE = re.compile(r"(?:\bpositive\s+for\b|\bdetected\b|\bshows?\b|\bwith\b|\bidentified\b|\bpresence\s+of\b)"
-                              r"[^;]*$", re.IGNORECASE)
+_POSITIVE_BEFORE = re.compile(r"\bpositive\s+for\b|\bdetected\b|\bshows?\b|\bwith\b|\bidentified\b|\bpresence\s+of\b",
+                              re.IGNORECASE)
+# Words that introduce the list of probes a panel covers: what was tested, not what was found.
+_TESTED_FOR = re.compile(r"\b(?:probes?|panel|tested|testing|assay|evaluat\w*|assess\w*|screen\w*|includ\w*|"
+                         r"interrogat\w*|examined|performed)\b", re.IGNORECASE)
+# The test gave no verdict on the finding: neither positive nor negative (unknown is not negative).
+_NO_RESULT = re.compile(r"\bnot\s+(?:performed|done|tested|assessed|evaluated|available|interpretable|reported)\b|"
+                        r"\b(?:failed|insufficient|pending|indeterminate|equivocal|inconclusive|uninformative|"
+                        r"cancell?ed)\b|\bQNS\b", re.IGNORECASE)
+# A finding reported with its extent ("in 40% of nuclei", "(3 copies)") was found.
+_QUANTIFIED_AFTER = re.compile(r"^\W*(?:\(?\s*)?(?:in\s+)?\d+(?:\.\d+)?\s*(?:%|percent|copies|of\s+(?:\d+\s+)?(?:nuclei|cells))",
+                               re.IGNORECASE)
 _POSITIVE_TEXT = re.compile(r"\b(?:positive|detected|present|abnormal)\b", re.IGNORECASE)
-_NEGATIVE_TEXT = re.compile(r"\b(?:negative|not\s+detected|absent|normal|no)\b", re.IGNORECASE)
+_NEGATIVE_TEXT = re.compile(r"\b(?:negative|not\s+detected|none\s+detected|absent|normal|no|none)\b", re.IGNORECASE)
 _LABELS: dict[CytogeneticAbnormality, str] = {
     "del17p": "del(17p)", "t4_14": "t(4;14)", "t14_16": "t(14;16)", "t11_14": "t(11;14)", "gain1q": "1q gain",
 }
@@ -56,13 +67,23 @@ _LABELS: dict[CytogeneticAbnormality, str] = {
 def _group_polarity(before: str, after: str) -> bool | None:
     """The verdict the words around a list of findings give it; None when there is none.
 
-    An explicit negative after the list wins ("... not detected"), then a negation before it
-    ("no A, B or C detected", "negative for A and B"), then a positive word either side."""
+    No result at all when the test did not give one ("not performed", "failed", "pending").
+    Then an explicit negative after the list wins ("... not detected"), then a negation before it
+    ("no A, B or C detected", "negative for A and B"), then a positive word either side; a
+    positive word that only introduces what was tested ("performed with probes for A, B") is
+    not a verdict. Last, a count after the finding ("in 40% of nuclei", "(3 copies)") is."""
+    if _NO_RESULT.search(after) or _NO_RESULT.search(before):
+        return None
     if _NEGATIVE_AFTER.search(after):
         return False
     if _NEGATIVE_BEFORE.search(before):
         return False
-    if _POSITIVE_AFTER.search(after) or _POSITIVE_BEFORE.search(before):
+    if _POSITIVE_AFTER.search(after):
+        return True
+    leads = list(_POSITIVE_BEFORE.finditer(before))
+    if leads and not _TESTED_FOR.search(before, leads[-1].end()):
+        return True
+    if _QUANTIFIED_AFTER.search(after):
         return True
     return None
 
@@ -78,11 +99,13 @@ def _own_lead(gap: str, group_number: int) -> str:
 
 
 def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
-    """(abnormality, positive) for every mention in a narrative report.
+    """(abnormality, positive) for every mention in a narrative report that carries a verdict.
 
     Within a sentence, mentions separated only by commas / "and" / "or" form one list that
     shares the verdict around it. A list without a verdict of its own takes the previous list's
-    verdict in the sentence, else it is positive (a finding named in a report)."""
+    verdict in the sentence; with none, it is not a result at all. A bare mention ("FISH panel:
+    del(17p), t(4;14), t(11;14)") often only lists what was tested, and treating it as positive
+    would, e.g., document t(11;14) for venetoclax (H3) or high risk without a result."""
     findings: list[tuple[CytogeneticAbnormality, bool]] = []
     for sentence in _SENTENCE.split(text):
         mentions = list(_MENTION.finditer(sentence))
@@ -98,8 +121,9 @@ def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
             after_end = groups[g + 1][0].start() if g + 1 < len(groups) else len(sentence)
             verdict = _group_polarity(_own_lead(sentence[previous_end: group[0].start()], g),
                                       sentence[group[-1].end(): after_end])
-            positive = verdict if verdict is not None else (previous if previous is not None else True)
-            findings.extend((match.lastgroup, positive) for match in group)  # type: ignore[misc]
+            positive = verdict if verdict is not None else previous
+            if positive is not None:
+                findings.extend((match.lastgroup, positive) for match in group)  # type: ignore[misc]
             previous, previous_end = positive, group[-1].end()
     return findings
 
@@ -119,6 +143,8 @@ def _answer(obs: dict[str, Any], codes: Codes) -> bool | None:
     if isinstance(obs.get("valueString"), str):
         texts.append(obs["valueString"])
     for text in texts:
+        if _NO_RESULT.search(text):
+            return None
         if _NEGATIVE_TEXT.search(text):
             return False
         if _POSITIVE_TEXT.search(text):

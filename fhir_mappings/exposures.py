@@ -9,6 +9,7 @@ O(n log n).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -18,35 +19,42 @@ from fhir_mappings.medication import (
     MEDICATION_TYPES,
     MedicationRecord,
     drugs_in_resource,
-    read_medication_record,
-    record_start,
+    record_from,
 )
 from fhir_mappings.terminology import Drug, DrugCatalog
 
 MERGE_GAP = timedelta(days=60)
 
 
+@dataclass(frozen=True, slots=True)
+class MedicationHistory:
+    """What the medication resources say, from one pass over them."""
+
+    records: list[MedicationRecord]  # dated records of known drugs started by the evaluation date
+    undated_antimyeloma: int  # anti-myeloma records without any usable date (cannot be placed)
+
+
+def read_history(index: ResourceIndex, evaluation_date: date, catalog: DrugCatalog) -> MedicationHistory:
+    """Read every medication resource once: its drugs are identified a single time and the
+    record is either kept (dated, started by the evaluation date) or counted as undated."""
+    records: list[MedicationRecord] = []
+    undated = 0
+    for rtype in (*MEDICATION_TYPES, "MedicationUsage"):
+        for resource in index.of_type(rtype):
+            drugs = drugs_in_resource(resource, index, catalog)
+            if not drugs:
+                continue
+            record = record_from(resource, drugs, index)
+            if record is None:
+                undated += any(drug.is_antimyeloma for drug in drugs)
+            elif record.start <= evaluation_date:
+                records.append(record)
+    return MedicationHistory(records, undated)
+
+
 def read_records(index: ResourceIndex, evaluation_date: date, catalog: DrugCatalog) -> list[MedicationRecord]:
     """Every dated medication record of a known drug that started by the evaluation date."""
-    records: list[MedicationRecord] = []
-    for rtype in (*MEDICATION_TYPES, "MedicationUsage"):
-        for resource in index.of_type(rtype):
-            record = read_medication_record(resource, index, catalog)
-            if record is not None and record.start <= evaluation_date:
-                records.append(record)
-    return records
-
-
-def undated_antimyeloma_records(index: ResourceIndex, catalog: DrugCatalog) -> int:
-    """Anti-myeloma records with no usable date: they cannot be placed in a line of therapy."""
-    count = 0
-    for rtype in (*MEDICATION_TYPES, "MedicationUsage"):
-        for resource in index.of_type(rtype):
-            if record_start(resource) is None and any(
-                d.is_antimyeloma for d in drugs_in_resource(resource, index, catalog)
-            ):
-                count += 1
-    return count
+    return read_history(index, evaluation_date, catalog).records
 
 
 class _Span(NamedTuple):

@@ -190,13 +190,19 @@ def read_medication_record(resource: Any, index: ResourceIndex | None = None,
     drugs = drugs_in_resource(resource, index, catalog)
     if not drugs:
         return None
+    return record_from(resource, drugs, index)
+
+
+def record_from(resource: dict[str, Any], drugs: tuple[Drug, ...],
+                index: ResourceIndex | None = None) -> MedicationRecord | None:
+    """The record of a resource whose drugs are already known; None when it has no date."""
     start = record_start(resource)
     if start is None:
         return None
     rid = resource.get("id")
     status = resource.get("status")
     return MedicationRecord(
-        resource_type=str(rtype),
+        resource_type=str(resource.get("resourceType")),
         resource_id=rid if isinstance(rid, str) else "",
         drugs=drugs,
         start=start,

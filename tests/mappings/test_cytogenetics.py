@@ -41,7 +41,7 @@ def test_nothing_on_file_is_unknown():
     ("TP53 deletion present", [("del17p", True)]),
     ("1q21 gain (3 copies)", [("gain1q", True)]),
     ("amp(1q) detected", [("gain1q", True)]),
-    ("+1q", [("gain1q", True)]),
+    ("+1q in 35% of nuclei", [("gain1q", True)]),
     ("gain(1q) not detected", [("gain1q", False)]),
     ("t(14;16) positive", [("t14_16", True)]),
 ])
@@ -86,3 +86,39 @@ def test_leading_negation_covers_a_list_ending_in_detected():
 ])
 def test_previous_verdict_is_not_the_next_findings_negation(text, expected):
     assert narrative_findings(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "FISH panel: del(17p), t(4;14), t(11;14)",
+    "Interphase FISH performed with probes for del(17p), t(4;14), t(11;14) and 1q gain",
+    "Myeloma FISH panel includes t(11;14) and t(4;14)",
+    "t(11;14)",
+    "t(11;14) FISH not performed (insufficient sample)",
+    "del(17p): result pending",
+    "t(11;14) indeterminate",
+])
+def test_mention_without_a_verdict_is_no_result(text):
+    # Unknown is not positive: a list of probes must not document t(11;14) for venetoclax.
+    assert narrative_findings(text) == []
+
+
+def test_probe_list_report_leaves_t1114_unknown_and_tests_missing():
+    facts = facts_for(myeloma(), fish_narrative("FISH panel: del(17p), t(4;14), t(11;14)"))
+    assert not facts.t11_14_positive and facts.high_risk is None
+    assert facts.missing_cytogenetics == ("del17p", "t4_14", "t14_16", "gain1q")
+    assert facts.cytogenetics_on_file
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("FISH panel: t(11;14) detected in 60% of nuclei", [("t11_14", True)]),
+    ("Probes for del(17p), t(4;14): all negative", [("del17p", False), ("t4_14", False)]),
+    ("Myeloma with t(11;14)", [("t11_14", True)]),
+])
+def test_verdicts_still_read_inside_panel_reports(text, expected):
+    assert narrative_findings(text) == expected
+
+
+def test_structured_none_detected_is_negative():
+    obs = fish("72725-5", True)
+    obs["valueCodeableConcept"] = {"text": "None detected"}
+    assert not facts_for(myeloma(), obs).t11_14_positive
