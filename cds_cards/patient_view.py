@@ -159,7 +159,8 @@ def _supportive_card(
         suggestions=suggestions,
         selection_behavior="any",
     )
-    return with_provenance(card, (m.rule_id for m in measures), kb.version, (s for m in measures for s in m.seeds))
+    rule_ids = sorted({m.rule_id for m in measures})  # the order the detail's trace line uses
+    return with_provenance(card, rule_ids, kb.version, (s for m in measures for s in m.seeds))
 
 
 def _measure_suggestion(measure: SupportiveMeasure, facts: PatientFacts) -> Suggestion:
