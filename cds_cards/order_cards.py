@@ -37,10 +37,14 @@ def render_findings(findings: Sequence[OrderFinding], patient_id: str, source_la
 
 
 def render_finding(finding: OrderFinding, patient_id: str, source_label: str) -> dict[str, Any]:
-    suggestions = [_suggestion(fix, patient_id) for fix in finding.fixes]
     behaviour = None
-    if suggestions:
-        behaviour = "at-most-one" if finding.alternatives or len(suggestions) == 1 else "any"
+    if finding.fixes:
+        behaviour = "at-most-one" if finding.alternatives or len(finding.fixes) == 1 else "any"
+    # Under at-most-one only the first alternative is recommended (CDS Hooks: at most one may be).
+    suggestions = [
+        _suggestion(fix, patient_id, recommended=behaviour == "any" or index == 0)
+        for index, fix in enumerate(finding.fixes)
+    ]
     card = build_card(
         summary=finding.summary,
         indicator=finding.indicator,
@@ -56,7 +60,7 @@ def render_finding(finding: OrderFinding, patient_id: str, source_label: str) ->
 
 
 # -- suggestions -------------------------------------------------------------------------------
-def _suggestion(fix: Fix, patient_id: str) -> Suggestion:
+def _suggestion(fix: Fix, patient_id: str, *, recommended: bool) -> Suggestion:
     if fix.kind == "delete" and fix.draft is not None:
         action = Action(type="delete", description=f"Remove the draft order {fix.draft.label}",
                         resource_id=fix.draft.reference)
@@ -68,7 +72,7 @@ def _suggestion(fix: Fix, patient_id: str) -> Suggestion:
                         resource=_measure_resource(fix.measure, patient_id))
     else:
         raise ValueError(f"incomplete {fix.kind} fix")
-    return Suggestion(label=fix.label, actions=(action,), is_recommended=True)
+    return Suggestion(label=fix.label, actions=(action,), is_recommended=recommended)
 
 
 def _measure_resource(measure: SupportiveMeasure, patient_id: str) -> dict[str, Any]:
