@@ -81,12 +81,22 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
 
 
+# A number written as text, as some interfaces send it: "1.2 g/dL", "<0.1", "85 umol/L".
+_NUMBER_TEXT = re.compile(r"^\s*(?:[<>]=?|[≤≥])?\s*(\d+(?:\.\d+)?|\.\d+)\s*([^\d\s].*?)?\s*$")
+
+
 def _quantity(resource: dict[str, Any]) -> tuple[float | None, str | None]:
+    """(value, unit) of valueQuantity, valueInteger or a numeric valueString. A comparator
+    ("<0.1") keeps its number: the bound is the best value the report gives."""
     quantity = resource.get("valueQuantity")
     if not isinstance(quantity, dict):
         integer = resource.get("valueInteger")
         if isinstance(integer, int | float) and not isinstance(integer, bool) and math.isfinite(integer):
             return float(integer), None
+        text = resource.get("valueString")
+        match = _NUMBER_TEXT.match(text) if isinstance(text, str) and len(text) < 64 else None
+        if match:
+            return float(match.group(1)), match.group(2) or None
         return None, None
     value = quantity.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):

@@ -206,18 +206,47 @@ def flc_points(kappa: list[Measurement], lambda_: list[Measurement]) -> list[Poi
     return points
 
 
+@dataclass(frozen=True, slots=True)
+class _Series:
+    points: list[Point]
+    qualifies: Callable[[float, float], bool]
+    analyte: Analyte
+    kind: ProgressionKind
+    label: str
+    unit: str
+
+    def analyse(self, resets: list[date]) -> Analysis:
+        return analyse_series(self.points, self.qualifies, resets, self.analyte, self.kind, self.label, self.unit)
+
+
+# Passes of the cross-analyte nadir reset: each pass can only add resets from the others' events;
+# a progression found on one analyte rarely moves another's, so two or three passes settle it.
+_RESET_PASSES = 3
+
+
 def lab_analyses(reader: ObservationReader, resets: list[date]) -> list[Analysis]:
+    """IMWG on every analyte. The nadir is the lowest value since the previous progression event
+    of *any* source, so one analyte's confirmed progression also restarts the others' nadirs."""
     serum = _points(reader.measurements(SERUM_M_PROTEIN, final_only=True))
     urine = _points(reader.measurements(URINE_M_PROTEIN, final_only=True))
-    analyses = [
-        analyse_series(serum, _qualifies_serum, resets, "serum-m-protein", "imwg-serum", "serum M-protein", "g/dL"),
-        analyse_series(urine, _qualifies_urine, resets, "urine-m-protein", "imwg-urine", "urine M-protein", "mg/24 h"),
+    series = [
+        _Series(serum, _qualifies_serum, "serum-m-protein", "imwg-serum", "serum M-protein", "g/dL"),
+        _Series(urine, _qualifies_urine, "urine-m-protein", "imwg-urine", "urine M-protein", "mg/24 h"),
     ]
     not_measurable = all(p.value < 1.0 for p in serum) and all(p.value < 200 for p in urine)
     if not_measurable:
         flc = flc_points(reader.measurements(FLC_KAPPA, final_only=True),
                          reader.measurements(FLC_LAMBDA, final_only=True))
-        analyses.append(analyse_series(flc, _qualifies_flc, resets, "flc", "imwg-flc", "involved-uninvolved FLC", "mg/L"))
+        series.append(_Series(flc, _qualifies_flc, "flc", "imwg-flc", "involved-uninvolved FLC", "mg/L"))
+    analyses = [s.analyse(resets) for s in series]
+    for _ in range(_RESET_PASSES):
+        # An analyte's own events already restart its nadir inside analyse_series: only the
+        # other analytes' events are added as resets.
+        updated = [s.analyse([*resets, *(e.date for j, a in enumerate(analyses) if j != i for e in a.events)])
+                   for i, s in enumerate(series)]
+        if [[e.date for e in a.events] for a in updated] == [[e.date for e in a.events] for a in analyses]:
+            return updated
+        analyses = updated
     return analyses
 
 
