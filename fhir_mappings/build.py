@@ -53,6 +53,11 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     reader = ObservationReader(index, evaluation_date, codes)
     demo = demographics(_patient(index, patient_id), evaluation_date)
 
+    # Only 02 §2.1's myeloma codes/phrases make the diagnosis; a Condition coded only C90.1x
+    # (plasma cell leukaemia) does not. The spec lists PCL as a presentation of a myeloma patient
+    # (secondary PCL: C90.12 next to the C90.0x diagnosis, as the acceptance cases build it),
+    # and a record with PCL alone is primary PCL, which the RRMM decision table does not cover:
+    # staying silent there is safer than proposing myeloma relapse regimens.
     myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
     plasma_cells = reader.latest(PLASMA_CELLS, RECENT_DAYS)
     pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))

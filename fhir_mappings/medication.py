@@ -8,6 +8,7 @@ so multi-ingredient products map to every drug they name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +23,8 @@ MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdmin
 PROGRESSION_SNOMED = "271299001"
 _ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold", "intended"})
 _FINISHED_STATUSES = frozenset({"completed", "stopped", "cancelled", "not-done", "declined"})
+# "Disease progression" is a stop for progression; "toxicity, no progression" is not.
+_NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+)?progress", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,7 @@ def stopped_for_progression(resource: dict[str, Any]) -> bool:
     for concept in concepts:
         if any(code == PROGRESSION_SNOMED for _system, code in concept_codings(concept)):
             return True
-        if any("progress" in text.lower() for text in concept_texts(concept)):
+        if any("progress" in text.lower() and not _NEGATED_PROGRESS.search(text) for text in concept_texts(concept)):
             return True
     return False
 

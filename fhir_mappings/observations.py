@@ -49,16 +49,18 @@ def _factors(pairs: dict[str, float]) -> dict[str, float]:
 SERUM_M_PROTEIN = Kind("serum_m_protein", "serum M-protein", "g/dL",
                        _factors({"g/dL": 1.0, "g/L": 0.1, "mg/dL": 0.001}))
 URINE_M_PROTEIN = Kind("urine_m_protein_24h", "urine M-protein", "mg/24 h", _factors({
-    "mg/(24.h)": 1.0, "mg/24h": 1.0, "mg/d": 1.0, "mg/(24h)": 1.0, "mg/day": 1.0,
-    "g/(24.h)": 1000.0, "g/24h": 1000.0, "g/d": 1000.0, "g/(24h)": 1000.0, "g/day": 1000.0,
+    "mg/(24.h)": 1.0, "mg/24h": 1.0, "mg/d": 1.0, "mg/(24h)": 1.0, "mg/day": 1.0, "mg/24hr": 1.0, "mg/24hrs": 1.0,
+    "g/(24.h)": 1000.0, "g/24h": 1000.0, "g/d": 1000.0, "g/(24h)": 1000.0, "g/day": 1000.0, "g/24hr": 1000.0,
+    "g/24hrs": 1000.0,
 }))
 FLC_KAPPA = Kind("flc_kappa", "free kappa", "mg/L", _factors({"mg/L": 1.0, "mg/dL": 10.0}))
 FLC_LAMBDA = Kind("flc_lambda", "free lambda", "mg/L", _factors({"mg/L": 1.0, "mg/dL": 10.0}))
 CREATININE = Kind("creatinine", "creatinine", "mg/dL",
-                  _factors({"mg/dL": 1.0, "umol/L": 1 / 88.4, "mmol/L": 1000 / 88.4}))
+                  _factors({"mg/dL": 1.0, "umol/L": 1 / 88.4, "micromol/L": 1 / 88.4,
+                                                          "mmol/L": 1000 / 88.4}))
 EGFR = Kind("egfr", "eGFR", "mL/min/1.73m2", _factors({
     "mL/min/{1.73_m2}": 1.0, "mL/min/1.73m2": 1.0, "mL/min/1.73_m2": 1.0, "mL/min/{1.73m2}": 1.0,
-    "mL/min": 1.0,
+    "mL/min/1.73m²": 1.0, "mL/min/1.73m^2": 1.0, "mL/min": 1.0,
 }))
 CREATININE_CLEARANCE = Kind("creatinine_clearance", "measured CrCl", "mL/min", _factors({
     "mL/min": 1.0, "mL/min/{1.73_m2}": 1.0, "mL/min/1.73m2": 1.0,
@@ -70,7 +72,11 @@ WEIGHT = Kind("body_weight", "weight", "kg", _factors({
 HEIGHT = Kind("body_height", "height", "cm", _factors({"cm": 1.0, "m": 100.0, "[in_i]": 2.54, "in": 2.54}))
 IGG = Kind("igg", "IgG", "mg/dL", _factors({"mg/dL": 1.0, "g/L": 100.0, "g/dL": 1000.0}))
 LVEF = Kind("lvef", "LVEF", "%", _factors({"%": 1.0}))
-PLASMA_CELLS = Kind("blood_plasma_cells", "circulating plasma cells", "%", _factors({"%": 1.0}))
+# 13047-6 is "per 100 leukocytes": labs write it as a percent or as a count per 100 WBC.
+PLASMA_CELLS = Kind("blood_plasma_cells", "circulating plasma cells", "%", _factors({
+    "%": 1.0, "/100{WBCs}": 1.0, "/100{WBC}": 1.0, "/100{leukocytes}": 1.0, "%{WBCs}": 1.0, "%{leukocytes}": 1.0,
+    "/100WBC": 1.0,
+}))
 ECOG = Kind("ecog", "ECOG", "{score}", {}, unit_required=False)
 
 # LOINC answer codes of the ECOG scale (LL529-9), for coded ECOG values.

@@ -349,3 +349,30 @@ def test_same_resource_under_two_keys_counts_once():
                    {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": dict(status)}]}])
     (event,) = build_facts(index, PATIENT_ID, EVAL).progression_events
     assert len(event.evidence) == 1
+
+
+@pytest.mark.parametrize(("loinc", "value", "unit", "expected"), [
+    ("42482-0", 0.5, "g/24hr", 500.0),
+    ("14682-9", 88.4, "micromol/L", 1.0),
+    ("98979-8", 44, "mL/min/1.73 m²", 44.0),
+    ("13047-6", 7, "/100{WBCs}", 7.0),
+])
+def test_unit_spellings_seen_in_feeds(loinc, value, unit, expected):
+    from fhir_mappings.observations import CREATININE, EGFR, PLASMA_CELLS, URINE_M_PROTEIN, ObservationReader
+
+    kind = {"42482-0": URINE_M_PROTEIN, "14682-9": CREATININE, "98979-8": EGFR, "13047-6": PLASMA_CELLS}[loinc]
+    index = ResourceIndex(PATIENT_ID)
+    index.add(observation(loinc, -5, value=value, unit=unit))
+    (measurement,) = ObservationReader(index, EVAL).measurements(kind)
+    assert measurement.value == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("reason", "is_progression"), [
+    ("Disease progression", True),
+    ("Progressive disease", True),
+    ("Toxicity (neuropathy), no progression", False),
+    ("Stopped without progression: completed planned cycles", False),
+])
+def test_stop_reason_text_respects_negation(reason, is_progression):
+    stopped = medication_statement(BORTEZOMIB, -300, -100, status="stopped", stop_reason=reason)
+    assert bool(facts_for(myeloma(), stopped).progression_events) is is_progression
