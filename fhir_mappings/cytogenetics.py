@@ -37,15 +37,20 @@ _PATTERNS: dict[CytogeneticAbnormality, str] = {
 }
 _MENTION = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS.items()), re.IGNORECASE)
 _SENTENCE = re.compile(r"[.;\n]+(?!\d)")
+# Chromosome band notation after a translocation, "t(11;14)(q13;q32)": its ";" is no sentence end.
+_BANDS = re.compile(r"(?<=\))\s*\(\s*[pq]\d[\d.]*\s*;\s*[pq]\d[\d.]*\s*\)", re.IGNORECASE)
 _LIST_GAP = re.compile(r"[\s,/]*(?:(?:and|or|nor|&)[\s,/]*)?", re.IGNORECASE)
 # A parenthetical may sit between a finding and its verdict: "1q21 gain (3 copies) not detected".
-_NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+|all\s+|both\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
+# ... and the finding's noun: "IGH/CCND1 fusion detected", "t(4;14) translocation not detected".
+_FINDING_NOUN = r"(?:(?:fusion|translocation|rearrangement|deletion|loss|gain|amplification|abnormality|signals?)\s+)?"
+_NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?" + _FINDING_NOUN +
+                             r"(?:was\s+|were\s+|is\s+|are\s+|all\s+|both\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
                              r"|negative|absent|neg\b)", re.IGNORECASE)
-_POSITIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
+_POSITIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?" + _FINDING_NOUN + r"(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
                              re.IGNORECASE)
-_NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s+for\b|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"
+_NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s*(?:for\b|:)|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"
                               r"\bnone\s+of\b|\bruled\s+out\b)[^;]*$", re.IGNORECASE)
-_POSITIVE_BEFORE = re.compile(r"\bpositive\s+for\b|\bdetected\b|\bshows?\b|\bwith\b|\bidentified\b|\bpresence\s+of\b",
+_POSITIVE_BEFORE = re.compile(r"\bpositive\s*(?:for\b|:)|\bdetected\b|\bshows?\b|\bwith\b|\bidentified\b|\bpresence\s+of\b",
                               re.IGNORECASE)
 # Words that introduce the list of probes a panel covers: what was tested, not what was found.
 _TESTED_FOR = re.compile(r"\b(?:probes?|panel|tested|testing|assay|evaluat\w*|assess\w*|screen\w*|includ\w*|"
@@ -107,7 +112,7 @@ def narrative_findings(text: str) -> list[tuple[CytogeneticAbnormality, bool]]:
     del(17p), t(4;14), t(11;14)") often only lists what was tested, and treating it as positive
     would, e.g., document t(11;14) for venetoclax (H3) or high risk without a result."""
     findings: list[tuple[CytogeneticAbnormality, bool]] = []
-    for sentence in _SENTENCE.split(text):
+    for sentence in _SENTENCE.split(_BANDS.sub("", text)):
         mentions = list(_MENTION.finditer(sentence))
         groups: list[list[re.Match[str]]] = []
         for i, match in enumerate(mentions):

@@ -122,3 +122,14 @@ def test_structured_none_detected_is_negative():
     obs = fish("72725-5", True)
     obs["valueCodeableConcept"] = {"text": "None detected"}
     assert not facts_for(myeloma(), obs).t11_14_positive
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("IGH/CCND1 fusion detected in 38% of nuclei", [("t11_14", True)]),
+    ("t(4;14) translocation not detected", [("t4_14", False)]),
+    ("t(11;14)(q13;q32) positive", [("t11_14", True)]),
+    ("Positive: t(11;14)", [("t11_14", True)]),
+    ("Negative: del(17p), t(4;14)", [("del17p", False), ("t4_14", False)]),
+])
+def test_report_phrasings(text, expected):
+    assert narrative_findings(text) == expected
