@@ -23,7 +23,7 @@ from fhir_mappings.facts import (
     CytogeneticResult,
     Evidence,
 )
-from fhir_mappings.index import ResourceIndex
+from fhir_mappings.index import ResourceIndex, listed
 from fhir_mappings.terminology import Codes, concept_codings, concept_texts
 
 _PATTERNS: dict[CytogeneticAbnormality, str] = {
@@ -166,6 +166,10 @@ class CytogeneticsSummary:
     missing: tuple[CytogeneticAbnormality, ...]
 
 
+def _has_answer(part: dict[str, Any]) -> bool:
+    return "valueString" in part or "valueCodeableConcept" in part or "valueBoolean" in part
+
+
 def _structured_abnormality(obs: dict[str, Any], loinc: dict[str, CytogeneticAbnormality]) -> CytogeneticAbnormality | None:
     for _system, code in concept_codings(obs.get("code")):
         if code in loinc:
@@ -189,26 +193,30 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
     results: list[CytogeneticResult] = []
     on_file = False
     for obs in index.of_type("Observation"):
-        if "valueString" not in obs and "valueCodeableConcept" not in obs and "valueBoolean" not in obs:
+        # A FISH panel may carry one component per probe, each with its own code and answer.
+        parts = [obs, *(c for c in listed(obs.get("component")) if isinstance(c, dict))]
+        if not any(_has_answer(part) for part in parts):
             continue  # numeric labs and vitals (the bulk of a record) carry no FISH result
         when = effective_date(obs)
         if when is not None and when > evaluation_date:
             continue
-        abnormality = _structured_abnormality(obs, loinc)
-        if abnormality is not None:
-            answer = _answer(obs, codes)
-            on_file = True
-            if answer is not None:
-                text = f"{_LABELS[abnormality]} FISH {'positive' if answer else 'negative'}"
-                results.append(CytogeneticResult(abnormality, answer, when,
-                                                 Evidence("Observation", _rid(obs), when, text, "positive" if answer else "negative")))
-            continue
-        narrative = obs.get("valueString")
-        is_fish_report = any(code in narrative_codes for _s, code in concept_codings(obs.get("code")))
-        if is_fish_report:
-            on_file = True
-        if isinstance(narrative, str):
-            results.extend(_from_narrative("Observation", obs, when, narrative))
+        for part in parts:
+            if not _has_answer(part):
+                continue
+            abnormality = _structured_abnormality(part, loinc)
+            if abnormality is not None:
+                answer = _answer(part, codes)
+                on_file = True
+                if answer is not None:
+                    text = f"{_LABELS[abnormality]} FISH {'positive' if answer else 'negative'}"
+                    results.append(CytogeneticResult(abnormality, answer, when, Evidence(
+                        "Observation", _rid(obs), when, text, "positive" if answer else "negative")))
+                continue
+            narrative = part.get("valueString")
+            if any(code in narrative_codes for _s, code in concept_codings(part.get("code"))):
+                on_file = True
+            if isinstance(narrative, str):
+                results.extend(_from_narrative("Observation", obs, when, narrative))
     for report in index.of_type("DiagnosticReport"):
         when = effective_date(report)
         if when is not None and when > evaluation_date:

@@ -133,3 +133,18 @@ def test_structured_none_detected_is_negative():
 ])
 def test_report_phrasings(text, expected):
     assert narrative_findings(text) == expected
+
+
+def test_fish_panel_components_are_read():
+    def component(loinc, answer):
+        return {"code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                "valueCodeableConcept": {"coding": [{"system": "http://loinc.org", "code": answer}]}}
+
+    panel = fish_narrative("see components")
+    panel["code"] = {"text": "Plasma cell myeloma FISH panel"}
+    panel["component"] = [component("72725-5", "LA6576-8"), component("72824-6", "LA6577-6"),
+                          component("72726-3", "LA6577-6")]
+    del panel["valueString"]
+    facts = facts_for(myeloma(), panel)
+    assert facts.t11_14_positive and facts.high_risk is False
+    assert facts.missing_cytogenetics == ("t14_16", "gain1q")
