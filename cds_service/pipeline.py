@@ -150,7 +150,7 @@ class Pipeline:
             return []
         valid = []
         for card in produced:
-            if schemas.problems("response", {"cards": [card]}):
+            if not schemas.is_valid("response", {"cards": [card]}):
                 result.cards_dropped += 1
                 log.error("invalid card dropped", extra={"event": "card_invalid", "service": ctx.service_id})
             else:
