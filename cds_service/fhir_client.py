@@ -18,6 +18,8 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
+from urllib3.exceptions import InvalidHeader
+from urllib3.util.retry import Retry
 
 from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS, CircuitBreakers
 
@@ -29,6 +31,9 @@ MAX_PAGES_PER_SEARCH = 1000
 MAX_REDIRECTS = 3
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _BACKOFF_SECONDS = 0.2
+# urllib3 parses Retry-After (seconds or an HTTP date); we apply it inside our own loop because
+# the wait must also respect the shared fetch budget and the per-server circuit breaker.
+_RETRY_AFTER = Retry(total=0, respect_retry_after_header=True)
 
 
 class FhirError(Exception):
@@ -155,13 +160,18 @@ class FhirClient:
 
     def _get_with_retries(self, url: str) -> requests.Response:
         last_error = "no attempt made"
+        retry_after: float | None = None
         for attempt in range(self._retries + 1):
             remaining = self._remaining()
             if remaining <= 0:
                 raise FhirError("fetch budget exhausted")
             if attempt:
-                pause = min(_BACKOFF_SECONDS * 2 ** (attempt - 1), remaining / 2)
-                time.sleep(pause)
+                pause = _BACKOFF_SECONDS * 2 ** (attempt - 1)
+                if retry_after is not None:
+                    if retry_after >= remaining:
+                        raise FhirError("FHIR server asked us to retry after the fetch budget")
+                    pause = max(pause, retry_after)
+                time.sleep(min(pause, remaining / 2 if retry_after is None else remaining))
             if not self._breaker.allow():
                 self._count(errors=1)
                 raise FhirError("FHIR server skipped after repeated failures (circuit open)")
@@ -185,6 +195,7 @@ class FhirClient:
                 self._breaker.record_failure()
                 self._count(errors=1)
                 last_error = f"HTTP {response.status_code}"
+                retry_after = _retry_after_seconds(response)
                 log.warning(
                     "FHIR server error",
                     extra={
@@ -241,6 +252,17 @@ class FhirClient:
             self._count(errors=1)
             raise FhirError(f"reading the response failed ({type(exc).__name__})") from None
         return b"".join(chunks)
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    """The server's Retry-After (429/503), in seconds, or None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(_RETRY_AFTER.parse_retry_after(value), 0.0)
+    except (InvalidHeader, ValueError, OverflowError):
+        return None
 
 
 def next_link(bundle: Any) -> str | None:

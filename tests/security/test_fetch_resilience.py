@@ -35,6 +35,39 @@ def test_retries_on_transient_statuses_then_succeeds() -> None:
 
 
 @responses.activate
+def test_retry_after_is_honoured_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("cds_service.fhir_client.time.sleep", pauses.append)
+    url = f"{BASE}/Patient/p1"
+    responses.get(url, status=429, headers={"Retry-After": "1"})
+    responses.get(url, json={"resourceType": "Patient", "id": "p1"})
+    assert client(budget=5.0).read("Patient/p1")["id"] == "p1"
+    assert pauses == [1.0]
+
+
+@responses.activate
+def test_retry_after_beyond_the_budget_gives_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("cds_service.fhir_client.time.sleep", pauses.append)
+    responses.get(f"{BASE}/Patient/p1", status=503, headers={"Retry-After": "120"})
+    with pytest.raises(FhirError, match="retry after"):
+        client(budget=5.0).read("Patient/p1")
+    assert pauses == []
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_unreadable_retry_after_falls_back_to_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    pauses: list[float] = []
+    monkeypatch.setattr("cds_service.fhir_client.time.sleep", pauses.append)
+    url = f"{BASE}/Patient/p1"
+    responses.get(url, status=503, headers={"Retry-After": "soon"})
+    responses.get(url, json={"resourceType": "Patient", "id": "p1"})
+    assert client().read("Patient/p1")["id"] == "p1"
+    assert pauses == [0.2]
+
+
+@responses.activate
 def test_circuit_opens_and_later_calls_fail_fast_without_network() -> None:
     breakers = CircuitBreakers(lambda: CircuitBreaker(failure_threshold=3, reset_after_s=60))
     responses.get(f"{BASE}/Patient/p1", status=502)
