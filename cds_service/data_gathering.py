@@ -29,6 +29,7 @@ import requests
 from cds_service.errors import DataUnavailable
 from cds_service.fhir_client import FhirClient, FhirError, FhirNotFound, has_userinfo, next_link
 from cds_service.services import ServiceDefinition, render_template
+from fhir_mappings.draft_orders import unresolved_draft_medication_references
 from fhir_mappings.index import ResourceIndex
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def gather(
     pending = _index_prefetch(request.get("prefetch") or {}, service, context, index, report)
 
     needs_server = bool(pending.missing_searches or pending.next_links)
-    if not needs_server and not index.unresolved_medication_references():
+    if not needs_server and not _unresolved_medications(index, context):
         return index  # complete: fhirServer, if any, is not contacted
     client = _usable_client(request, permits, limits, session_factory)
     if needs_server and client is None:
@@ -89,7 +90,7 @@ def gather(
     try:
         if needs_server:
             _fetch_missing(client, pending, index)
-        _read_unresolved_medications(client, index)
+        _read_unresolved_medications(client, index, context)
     except FhirError as exc:
         raise DataUnavailable(f"required data could not be fetched from fhirServer: {exc.reason}") from None
     finally:
@@ -208,8 +209,15 @@ def _run_parallel(tasks: list[Callable[[], list[dict[str, Any]]]]) -> Iterator[l
         executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _read_unresolved_medications(client: FhirClient, index: ResourceIndex) -> None:
-    references = sorted(index.unresolved_medication_references())[:MAX_MEDICATION_READS]
+def _unresolved_medications(index: ResourceIndex, context: dict[str, Any]) -> set[str]:
+    """Medication references, in the record or in the drafted orders, that only the server has."""
+    return index.unresolved_medication_references() | unresolved_draft_medication_references(
+        context.get("draftOrders"), index
+    )
+
+
+def _read_unresolved_medications(client: FhirClient, index: ResourceIndex, context: dict[str, Any]) -> None:
+    references = sorted(_unresolved_medications(index, context))[:MAX_MEDICATION_READS]
     tasks = [partial(_medication, client, reference) for reference in references]
     for results in _run_parallel(tasks):
         index.add_any(results)

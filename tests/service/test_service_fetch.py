@@ -200,6 +200,20 @@ def test_missing_medication_tolerated(client, captured_contexts):
     assert response.status_code == 200
 
 
+@responses.activate
+def test_draft_order_medication_on_the_server_is_read(client, captured_contexts):
+    medication = {"resourceType": "Medication", "id": "med-draft", "code": {"text": "Revlimid 25 mg capsule"}}
+    responses.get(f"{FHIR_BASE}/Medication/med-draft", json=medication)
+    body = hook_request("rrmm-order-sign", fhirServer=FHIR_BASE, fhirAuthorization=auth())
+    draft = body["context"]["draftOrders"]["entry"][0]["resource"]
+    del draft["medicationCodeableConcept"]
+    draft["medicationReference"] = {"reference": "Medication/med-draft"}
+    response = post(client, body, "rrmm-order-sign")
+    assert response.status_code == 200
+    assert captured_contexts[0].index.get("Medication", "med-draft") == medication
+    assert [call.request.url for call in responses.calls] == [f"{FHIR_BASE}/Medication/med-draft"]
+
+
 def test_medication_reference_without_server_is_not_an_error(client, captured_contexts):
     prefetch = full_prefetch()
     prefetch["medicationStatements"] = searchset(medication_statement("Medication/med-1"))
