@@ -9,6 +9,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from cds_service.config import Settings
+from cds_service.observability.prefork import mark_worker_dead, prepare_multiprocess_directory
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -67,7 +68,13 @@ def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): several
         # services on one host would fight over it, and nothing here uses it.
         "control_socket_disable": True,
+        # Each worker writes its metric samples to the shared directory; /metrics merges them.
+        "child_exit": _forget_worker,
     }
+
+
+def _forget_worker(server: Any, worker: Any) -> None:
+    mark_worker_dead(worker.pid)
 
 
 def discovery_url(host: str, port: int, settings: Settings) -> str:
@@ -84,5 +91,8 @@ def run(args: argparse.Namespace) -> int:
         print("rrmm-cds serve: --port must be between 1 and 65535", file=sys.stderr)
         return 2
     print(f"rrmm-cds ({settings.env}) discovery: {discovery_url(args.host, args.port, settings)}", flush=True)
+    # Before any worker forks (and before prometheus_client is imported anywhere), so every
+    # worker's samples land in one directory and /metrics reports the whole server.
+    prepare_multiprocess_directory()
     _ServiceApplication(gunicorn_options(args, settings)).run()
     return 0
