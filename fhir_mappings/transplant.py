@@ -16,6 +16,10 @@ _AUTOLOGOUS = re.compile(r"\bauto(?:logous)?\b|\bASCT\b|\bauto-?HCT\b", re.IGNOR
 # "transplant" also covers "transplantation"; HSCT / HCT / ASCT are the usual abbreviations.
 _TRANSPLANT = re.compile(r"stem[\s-]cell|\bH?SCT\b|\bHCT\b|transplant", re.IGNORECASE)
 _ALLOGENEIC = re.compile(r"\ballo", re.IGNORECASE)
+# Steps around a transplant that name it without being one: collecting the autologous cells,
+# planning or assessing for it.
+_NOT_THE_TRANSPLANT = re.compile(r"harvest|collection|apheresis|mobili[sz]ation|evaluation|work-?up|consult|"
+                                 r"referral|planned|eligib", re.IGNORECASE)
 
 
 def _is_asct(procedure: dict[str, Any], codes: Codes) -> bool:
@@ -24,6 +28,7 @@ def _is_asct(procedure: dict[str, Any], codes: Codes) -> bool:
         return True
     return any(
         _AUTOLOGOUS.search(t) and _TRANSPLANT.search(t) and not _ALLOGENEIC.search(t)
+        and not _NOT_THE_TRANSPLANT.search(t)
         for t in concept_texts(concept)
     )
 

@@ -376,3 +376,12 @@ def test_unit_spellings_seen_in_feeds(loinc, value, unit, expected):
 def test_stop_reason_text_respects_negation(reason, is_progression):
     stopped = medication_statement(BORTEZOMIB, -300, -100, status="stopped", stop_reason=reason)
     assert bool(facts_for(myeloma(), stopped).progression_events) is is_progression
+
+
+@pytest.mark.parametrize("text", ["Autologous stem cell harvest", "Autologous peripheral blood stem cell apheresis",
+                                  "Evaluation for autologous stem cell transplant"])
+def test_steps_around_a_transplant_are_not_one(text):
+    procedure = {"resourceType": "Procedure", "id": "p-step", "status": "completed",
+                 "subject": {"reference": f"Patient/{PATIENT_ID}"}, "code": {"text": text},
+                 "performedDateTime": on(-700).isoformat()}
+    assert facts_for(myeloma(), procedure).transplants == ()
