@@ -24,7 +24,7 @@ PROGRESSION_SNOMED = "271299001"
 _ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold", "intended"})
 _FINISHED_STATUSES = frozenset({"completed", "stopped", "cancelled", "not-done", "declined"})
 # "Disease progression" is a stop for progression; "toxicity, no progression" is not.
-_NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+)?progress", re.IGNORECASE)
+_NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+){0,3}?progress", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

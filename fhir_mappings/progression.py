@@ -31,7 +31,8 @@ from fhir_mappings.terminology import Codes, concept_codings, concept_texts
 
 MERGE_WINDOW = timedelta(days=30)
 _PROGRESS_TEXT = re.compile(r"progress|worsen", re.IGNORECASE)
-_NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+)?(?:progress|worsen)", re.IGNORECASE)
+# "no progression", "not worsening", "no evidence of progression", "without signs of disease progression"
+_NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+){0,3}?(?:progress|worsen)", re.IGNORECASE)
 Analyte = Literal["serum-m-protein", "urine-m-protein", "flc"]
 
 

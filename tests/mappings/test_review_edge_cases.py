@@ -385,3 +385,15 @@ def test_steps_around_a_transplant_are_not_one(text):
                  "subject": {"reference": f"Patient/{PATIENT_ID}"}, "code": {"text": text},
                  "performedDateTime": on(-700).isoformat()}
     assert facts_for(myeloma(), procedure).transplants == ()
+
+
+@pytest.mark.parametrize(("text", "is_progression"), [
+    ("Progressive disease", True),
+    ("No evidence of progression", False),
+    ("Without signs of disease progression", False),
+    ("Not worsening", False),
+])
+def test_disease_status_text_respects_negation(text, is_progression):
+    status = disease_status(-20)
+    status["valueCodeableConcept"] = {"text": text}
+    assert bool(facts_for(myeloma(), status).progression_events) is is_progression
