@@ -179,15 +179,13 @@ def analyse_series(points: list[Point], qualifies: Callable[[float, float], bool
 
 
 def _points(measurements: list[Measurement]) -> list[Point]:
-    # Identical values reported twice on one day (duplicates across feeds) count once.
-    seen: set[tuple[date, float]] = set()
-    points: list[Point] = []
-    for m in measurements:
-        key = (m.date, round(m.value, 6))
-        if key not in seen:
-            seen.add(key)
-            points.append(Point(m.date, m.value, (m.evidence,)))
-    return points
+    """One point per day. Values of one day reported twice (across feeds, or g/L next to g/dL
+    with rounding) are one assessment, not a confirmation of each other: the day's last value
+    counts, as for free light chains."""
+    by_day: dict[date, Measurement] = {}
+    for m in measurements:  # sorted by date; later duplicates of a day replace earlier ones
+        by_day[m.date] = m
+    return [Point(m.date, m.value, (m.evidence,)) for m in by_day.values()]
 
 
 def flc_points(kappa: list[Measurement], lambda_: list[Measurement]) -> list[Point]:

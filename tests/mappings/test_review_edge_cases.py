@@ -397,3 +397,10 @@ def test_disease_status_text_respects_negation(text, is_progression):
     status = disease_status(-20)
     status["valueCodeableConcept"] = {"text": text}
     assert bool(facts_for(myeloma(), status).progression_events) is is_progression
+
+
+def test_same_day_values_from_two_feeds_are_not_a_confirmation():
+    values = [serum_m_protein(0.3, "g/dL", -200), serum_m_protein(1.0, "g/dL", -20), serum_m_protein(10.4, "g/L", -20)]
+    facts = facts_for(myeloma(), *values)
+    assert facts.progression_events == ()
+    assert facts.possible_progression is not None and facts.possible_progression.date == on(-20)
