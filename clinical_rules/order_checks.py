@@ -291,7 +291,10 @@ class _Checker:
         if not triggers:
             return []
         planned = [g for d in self.drafts for g in d.generics]
-        measures = supportive_measures(triggers, self.facts, self.kb, already_planned=planned)
+        planned_classes = {c for d in self.drafts for drug in d.drugs for c in drug.classes}
+        measures = supportive_measures(
+            triggers, self.facts, self.kb, already_planned=planned, already_planned_classes=planned_classes
+        )
         groups: dict[str, list[SupportiveMeasure]] = {}
         for measure in measures:
             if measure.group != _DEX_REDUCTION_GROUP and not self._already_covered(measure.group, planned):

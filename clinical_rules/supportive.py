@@ -28,12 +28,20 @@ def supportive_measures(
     kb: KnowledgeBase,
     *,
     already_planned: Iterable[str] = (),
+    already_planned_classes: Iterable[str] = (),
 ) -> tuple[SupportiveMeasure, ...]:
-    """Every supportive measure ``drugs`` call for that the patient does not already have."""
+    """Every supportive measure ``drugs`` call for that the patient does not already have.
+
+    ``already_planned_classes`` are the classes of drugs drafted beside, as the terminology
+    recognised them: the knowledge base names only the drugs it suggests, so a drafted
+    rivaroxaban or granisetron is known as covering VTE prophylaxis / antiemesis only this way.
+    """
     drug_set = frozenset(drugs)
     planned = frozenset(already_planned)
     taken_drugs = facts.current_drugs() | planned
-    taken_classes = facts.current_classes() | {c for d in planned for c in kb.classes_of(d)}
+    taken_classes = (
+        facts.current_classes() | {c for d in planned for c in kb.classes_of(d)} | frozenset(already_planned_classes)
+    )
     measures: list[SupportiveMeasure] = []
     for need in kb.supportive_care:
         triggers = _triggering_drugs(need, drug_set, kb)

@@ -37,8 +37,11 @@ CLASSES = {
     "aspirin": ("antiplatelet",), "apixaban": ("anticoagulant",), "enoxaparin": ("anticoagulant",),
     "warfarin": ("anticoagulant",), "acyclovir": ("antiviral",), "valacyclovir": ("antiviral",),
     "famciclovir": ("antiviral",), "ondansetron": ("5-HT3 antiemetic",),
+    "rivaroxaban": ("anticoagulant",), "granisetron": ("5-HT3 antiemetic",), "atovaquone": ("PJP prophylaxis",),
+    "sulfamethoxazole-trimethoprim": ("PJP prophylaxis",),
 }
-SUPPORTIVE = {"aspirin", "apixaban", "enoxaparin", "warfarin", "acyclovir", "valacyclovir", "famciclovir", "ondansetron"}
+SUPPORTIVE = {"aspirin", "apixaban", "enoxaparin", "warfarin", "acyclovir", "valacyclovir", "famciclovir", "ondansetron",
+              "rivaroxaban", "granisetron", "atovaquone", "sulfamethoxazole-trimethoprim"}
 
 
 def evidence(resource_type: str, text: str, when: date | None = None, value: Any = None, unit: str | None = None) -> Evidence:

@@ -1,0 +1,43 @@
+"""03 §4 / §6: a prophylaxis drafted beside counts whatever member of its class it is — the
+knowledge base names only the drugs it suggests, the terminology knows the rest (rivaroxaban,
+famciclovir, granisetron, atovaquone ...)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinical_rules.kb import load_knowledge_base
+from clinical_rules.order_checks import check_orders
+from fhir_mappings.draft_orders import read_draft_orders
+
+from .builders import DARA, DEX, LEN, draft, facts, taking
+
+KB = load_knowledge_base()
+
+
+def check_ids(drafted: list[dict], **patient: object) -> set[str]:
+    orders = read_draft_orders({"resourceType": "Bundle", "entry": [{"resource": d} for d in drafted]})
+    return {f.check_id for f in check_orders(orders, orders, facts(**patient), KB)}
+
+
+DRD = [draft("d-dara", DARA, 1800, period_unit="wk"), draft("d-len", LEN, 25), draft("d-dex", DEX, 40, period_unit="wk")]
+XD = [draft("d-sel", "selinexor", 80, frequency=2, period_unit="wk"), draft("d-dex", DEX, 20, frequency=2, period_unit="wk")]
+
+
+@pytest.mark.parametrize(
+    ("drafted", "beside", "check"),
+    [
+        (DRD, draft("d-riva", "rivaroxaban", 10), "O3"),
+        (DRD, draft("d-dalt", "dalteparin", 5000, unit="[iU]"), "O3"),
+        (DRD, draft("d-famc", "famciclovir", 250, frequency=2), "O4"),
+        (XD, draft("d-gran", "granisetron", 1), "O5"),
+    ],
+)
+def test_a_drafted_equivalent_covers_the_need(drafted: list[dict], beside: dict, check: str) -> None:
+    assert check in check_ids(drafted)
+    assert check not in check_ids([*drafted, beside])
+
+
+def test_a_current_equivalent_covers_the_need() -> None:
+    assert "O5" in check_ids(XD)
+    assert "O5" not in check_ids(XD, **taking("granisetron"))
