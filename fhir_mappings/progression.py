@@ -148,14 +148,21 @@ def analyse_series(points: list[Point], qualifies: Callable[[float, float], bool
     next_reset = 0
     nadir: Point | None = None
     pending: Point | None = None
+    deferred_reset = False  # a reset that arrived while a rise was under way
     for point in points:
         while next_reset < len(reset_dates) and reset_dates[next_reset] <= point.date:
             # A progression from another source: the nadir restarts from values on/after it,
             # unless a rise is already under way: then that event is the same progression and
-            # the rise is still judged against the old nadir.
+            # the rise is still judged against the old nadir (the reset waits for its outcome).
             if pending is None:
                 nadir = None
+            else:
+                deferred_reset = True
             next_reset += 1
+        if deferred_reset and pending is not None and not (nadir is not None and qualifies(point.value, nadir.value)):
+            # The rise was not confirmed: the other source's progression still restarts the
+            # nadir, from this value on (the old pre-progression low no longer counts).
+            nadir, pending, deferred_reset = None, None, False
         if nadir is not None and qualifies(point.value, nadir.value):
             if pending is None:
                 pending = point
@@ -165,7 +172,7 @@ def analyse_series(points: list[Point], qualifies: Callable[[float, float], bool
             events.append(RawEvent(pending.date, kind, description,
                                    pending.evidence + point.evidence + nadir.evidence))
             nadir = pending if pending.value <= point.value else point
-            pending = None
+            pending, deferred_reset = None, False
             continue
         pending = None
         if nadir is None or point.value < nadir.value:

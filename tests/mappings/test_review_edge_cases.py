@@ -404,3 +404,12 @@ def test_same_day_values_from_two_feeds_are_not_a_confirmation():
     facts = facts_for(myeloma(), *values)
     assert facts.progression_events == ()
     assert facts.possible_progression is not None and facts.possible_progression.date == on(-20)
+
+
+def test_clinical_progression_during_an_unconfirmed_rise_still_restarts_the_nadir():
+    # Rise at -300 (unconfirmed: -250 falls back), clinician-recorded progression at -280:
+    # from -250 on the nadir is 0.7, so 1.1 and 1.15 later are not a new progression (against the
+    # old nadir of 0.3 they would be).
+    series = {-400: 0.3, -300: 0.9, -250: 0.7, -100: 1.1, -60: 1.15}
+    facts = facts_for(myeloma(), *m_protein_series(series), disease_status(-280))
+    assert [e.date for e in facts.progression_events] == [on(-280)]
