@@ -40,7 +40,7 @@ def prune(value: Any) -> Any:
     """Return a copy of ``value`` without None, empty strings, lists or dicts, recursively.
 
     Emptiness is judged after pruning children, so ``{"a": {"b": None}}`` disappears entirely.
-    ``False`` and ``0`` are real values and are kept.
+    ``False`` and ``0`` are real values and are kept. A whitespace-only string counts as empty.
     """
     if isinstance(value, dict):
         pruned_dict = {}
@@ -50,19 +50,17 @@ def prune(value: Any) -> Any:
                 pruned_dict[key] = pruned_child
         return pruned_dict
     if isinstance(value, list | tuple):
-        pruned_items = [prune(item) for item in value]
+        pruned_items = (prune(item) for item in value)
         return [item for item in pruned_items if not _is_empty(item)]
     if isinstance(value, str):
-        return value.strip() and value
+        # Most strings start with a visible character: only the others need the strip() copy.
+        return value if value and not value[0].isspace() else value.strip() and value
     return value
 
 
 def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str | list | dict):
-        return not (value.strip() if isinstance(value, str) else value)
-    return False
+    """Whether an already-pruned value is empty (pruned strings are either "" or not blank)."""
+    return value is None or (not value and isinstance(value, str | list | dict))
 
 
 def trim_summary(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
@@ -108,7 +106,9 @@ class Action:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "description": self.description}
         if self.resource is not None:
-            out["resource"] = prune(self.resource)
+            resource = prune(self.resource)
+            if resource:
+                out["resource"] = resource
         if self.resource_id is not None:
             out["resourceId"] = self.resource_id
         return out
@@ -161,7 +161,7 @@ class Link:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"label": self.label, "url": self.url, "type": self.type}
-        if self.app_context is not None:
+        if self.app_context is not None and self.app_context.strip():
             out["appContext"] = self.app_context
         return out
 
@@ -223,18 +223,25 @@ def build_card(
         "label": source_label,
         "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": TOPICS[topic]},
     }
-    if source_url:
+    if source_url and source_url.strip():
         source["url"] = source_url
 
+    # Built without empty values by construction: every part is validated above or in the part's
+    # own class, and action resources are pruned in Action.to_dict, so the card needs no prune()
+    # pass of its own (it runs on every response).
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": trim_summary(summary),
         "indicator": indicator,
         "source": source,
-        "detail": detail,
-        "suggestions": [suggestion.to_dict() for suggestion in suggestions],
-        "selectionBehavior": behavior,
-        "links": [link.to_dict() for link in links],
-        "overrideReasons": [reason.to_dict() for reason in override_reasons],
     }
-    return prune(card)
+    if detail is not None and detail.strip():
+        card["detail"] = detail
+    if suggestions:
+        card["suggestions"] = [suggestion.to_dict() for suggestion in suggestions]
+        card["selectionBehavior"] = behavior
+    if links:
+        card["links"] = [link.to_dict() for link in links]
+    if override_reasons:
+        card["overrideReasons"] = [reason.to_dict() for reason in override_reasons]
+    return card
