@@ -124,8 +124,10 @@ def body_size(reader: ObservationReader) -> tuple[Measurement | None, Measuremen
 
 def renal_notes(renal: Renal) -> list[DataNote]:
     if renal.crcl_ml_min is None and not renal.dialysis:
+        # Say what is missing: a recent creatinine without a weight (or age) is not "no creatinine".
+        missing = "; ".join(renal.notes) or f"no creatinine within {RECENT_DAYS} days"
         return [DataNote("no-recent-creatinine",
-                         f"no creatinine, eGFR or measured CrCl within {RECENT_DAYS} days: renal dosing unknown")]
+                         f"renal dosing unknown: {missing}, and no eGFR or measured CrCl within {RECENT_DAYS} days")]
     if renal.method in ("egfr", "measured-crcl"):
         return [DataNote("renal-fallback", f"renal function from {renal.method}: " + "; ".join(renal.notes))]
     return []

@@ -413,3 +413,10 @@ def test_clinical_progression_during_an_unconfirmed_rise_still_restarts_the_nadi
     series = {-400: 0.3, -300: 0.9, -250: 0.7, -100: 1.1, -60: 1.15}
     facts = facts_for(myeloma(), *m_protein_series(series), disease_status(-280))
     assert [e.date for e in facts.progression_events] == [on(-280)]
+
+
+def test_renal_gap_note_says_what_is_missing():
+    facts = facts_for(myeloma(), creatinine(1.1, "mg/dL", -10))  # no weight, no eGFR
+    (note,) = [n for n in facts.notes if n.code == "no-recent-creatinine"]
+    assert "no weight within 90 days" in note.text and "no creatinine" not in note.text
+    assert facts.renal.crcl_ml_min is None
