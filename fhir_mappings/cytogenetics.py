@@ -241,6 +241,8 @@ def _from_narrative(rtype: str, resource: dict[str, Any], when: date | None, tex
 
 def _summarise(results: list[CytogeneticResult], on_file: bool) -> CytogeneticsSummary:
     results.sort(key=lambda r: (r.date or date.min, r.abnormality))
+    # A documented positive stands against a later negative: FISH abnormalities are clonal, and a
+    # later negative usually reflects a marrow with few plasma cells (in response), not their loss.
     positives = {r.abnormality for r in results if r.positive}
     tested = {r.abnormality for r in results}
     high_risk_positive = any(a in positives for a in HIGH_RISK_ABNORMALITIES)

@@ -69,6 +69,10 @@ def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Find
         notes.append(f"no weight within {RECENT_DAYS} days")
     if demo.age is None:
         notes.append("age unknown")
+    # 02 §2.8: without a weight, an eGFR or measured CrCl within 90 days stands in (and is named);
+    # it also stands in when the creatinine itself is older: "an eGFR or measured CrCl also counts
+    # only within 90 days" makes them recent renal data in their own right, and a lab that
+    # reports an eGFR measured the creatinine behind it.
     fallback = _latest_of(reader.latest(EGFR, RECENT_DAYS), reader.latest(CREATININE_CLEARANCE, RECENT_DAYS))
     if fallback is not None:
         kind, measurement = fallback
