@@ -129,15 +129,24 @@ def _validity(resource: dict[str, Any]) -> Any:
 def record_start(resource: dict[str, Any]) -> date | None:
     """02 §2.2 start: effectivePeriod.start | effectiveDateTime | boundsPeriod.start |
     validityPeriod.start | authoredOn | whenHandedOver."""
-    candidates = [period_start(resource.get("effectivePeriod")), parse_date(resource.get("effectiveDateTime"))]
-    candidates += [period_start(bounds) for bounds in _dosage_bounds(resource)]
-    candidates += [period_start(_validity(resource)), parse_date(resource.get("authoredOn")),
-                   parse_date(resource.get("whenHandedOver")), parse_date(resource.get("whenPrepared")),
-                   # R5 MedicationAdministration spells it "occurence[x]"; a bare statement that
-                   # only says when it was asserted still tells us the drug was taken by then.
-                   parse_date(resource.get("occurenceDateTime")), period_start(resource.get("occurencePeriod")),
-                   parse_date(resource.get("dateAsserted"))]
-    return next((c for c in candidates if c is not None), None)
+    # Lazily, in priority order: one record per dose makes this a hot path.
+    return next((c for c in _start_candidates(resource) if c is not None), None)
+
+
+def _start_candidates(resource: dict[str, Any]) -> Iterator[date | None]:
+    yield period_start(resource.get("effectivePeriod"))
+    yield parse_date(resource.get("effectiveDateTime"))
+    for bounds in _dosage_bounds(resource):
+        yield period_start(bounds)
+    yield period_start(_validity(resource))
+    yield parse_date(resource.get("authoredOn"))
+    yield parse_date(resource.get("whenHandedOver"))
+    yield parse_date(resource.get("whenPrepared"))
+    # R5 MedicationAdministration spells it "occurence[x]"; a bare statement that
+    # only says when it was asserted still tells us the drug was taken by then.
+    yield parse_date(resource.get("occurenceDateTime"))
+    yield period_start(resource.get("occurencePeriod"))
+    yield parse_date(resource.get("dateAsserted"))
 
 
 def _days_supply(resource: dict[str, Any]) -> int | None:
@@ -150,14 +159,7 @@ def _days_supply(resource: dict[str, Any]) -> int | None:
 
 def record_end(resource: dict[str, Any], start: date) -> date | None:
     """02 §2.2 end; None means ongoing (the caller turns that into the evaluation date)."""
-    candidates = [period_end(resource.get("effectivePeriod")), period_end(resource.get("occurencePeriod"))]
-    candidates += [period_end(bounds) for bounds in _dosage_bounds(resource)]
-    candidates.append(period_end(_validity(resource)))
-    handed_over = parse_date(resource.get("whenHandedOver"))
-    supply = _days_supply(resource)
-    if handed_over and supply is not None and handed_over < date.max - timedelta(days=supply):
-        candidates.append(handed_over + timedelta(days=supply))
-    explicit = next((c for c in candidates if c is not None), None)
+    explicit = next((c for c in _end_candidates(resource) if c is not None), None)
     if explicit is not None:
         return max(explicit, start)
     status = resource.get("status")
@@ -168,6 +170,19 @@ def record_end(resource: dict[str, Any], start: date) -> date | None:
     if asserted and asserted > start and status in _FINISHED_STATUSES:
         return asserted
     return start
+
+
+def _end_candidates(resource: dict[str, Any]) -> Iterator[date | None]:
+    """Explicit ends in priority order, computed lazily (the first one found wins)."""
+    yield period_end(resource.get("effectivePeriod"))
+    yield period_end(resource.get("occurencePeriod"))
+    for bounds in _dosage_bounds(resource):
+        yield period_end(bounds)
+    yield period_end(_validity(resource))
+    handed_over = parse_date(resource.get("whenHandedOver"))
+    supply = _days_supply(resource)
+    if handed_over and supply is not None and handed_over < date.max - timedelta(days=supply):
+        yield handed_over + timedelta(days=supply)
 
 
 def stopped_for_progression(resource: dict[str, Any]) -> bool:

@@ -19,6 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import orjson
+
 from fhir_mappings.index import listed
 
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -33,6 +35,9 @@ CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
 _LEFT_BOUNDARY = r"(?<![0-9A-Za-z])"
 _RIGHT_BOUNDARY = r"(?![0-9A-Za-z])"
 _TEXT_CACHE_SIZE = 4096
+# Concepts are memoised by their serialised form; bigger ones are rare and not worth keeping.
+_CONCEPT_CACHE_SIZE = 4096
+_CONCEPT_KEY_MAX_BYTES = 2048
 
 
 def _load_json(name: str) -> dict[str, Any]:
@@ -138,6 +143,7 @@ class DrugCatalog:
         self._by_name = by_name
         self._pattern = phrase_pattern(by_name)
         self._text_cache: dict[str, tuple[Drug, ...]] = {}
+        self._concept_cache: dict[bytes, tuple[Drug, ...]] = {}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DrugCatalog:
@@ -191,6 +197,20 @@ class DrugCatalog:
         ``coding.display`` (a multi-ingredient product maps to every ingredient it names)."""
         if not isinstance(concept, dict):
             return ()
+        # A medication history repeats the same few concepts once per dose: identify each
+        # distinct concept (same JSON) once. The result depends on the concept's content only.
+        try:
+            key = orjson.dumps(concept)
+        except TypeError:  # not JSON-serialisable (orjson.JSONEncodeError): just don't memoise
+            return self._identify_concept(concept)
+        cached = self._concept_cache.get(key)
+        if cached is None:
+            cached = self._identify_concept(concept)
+            if len(key) <= _CONCEPT_KEY_MAX_BYTES and len(self._concept_cache) < _CONCEPT_CACHE_SIZE:
+                self._concept_cache[key] = cached
+        return cached
+
+    def _identify_concept(self, concept: dict[str, Any]) -> tuple[Drug, ...]:
         found: dict[str, Drug] = {}
         for system, code in concept_codings(concept):
             if system in _RXNORM_SYSTEMS:
