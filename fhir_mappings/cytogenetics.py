@@ -194,9 +194,12 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
     on_file = False
     for obs in index.of_type("Observation"):
         # A FISH panel may carry one component per probe, each with its own code and answer.
-        parts = [obs, *(c for c in listed(obs.get("component")) if isinstance(c, dict))]
-        if not any(_has_answer(part) for part in parts):
+        components = obs.get("component")
+        if not _has_answer(obs) and not components:
             continue  # numeric labs and vitals (the bulk of a record) carry no FISH result
+        parts = [obs, *(c for c in listed(components) if isinstance(c, dict))]
+        if not any(_has_answer(part) for part in parts):
+            continue
         when = effective_date(obs)
         if when is not None and when > evaluation_date:
             continue
