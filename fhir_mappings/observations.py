@@ -88,7 +88,9 @@ def _fmt(value: float) -> str:
 
 
 # A number written as text, as some interfaces send it: "1.2 g/dL", "<0.1", "85 umol/L".
-_NUMBER_TEXT = re.compile(r"^\s*(?:[<>]=?|[≤≥])?\s*(\d+(?:\.\d+)?|\.\d+)\s*([^\d\s].*?)?\s*$")
+# A trailing abnormal flag ("1.4 g/dL (H)", "12 % H") is not part of the unit.
+_NUMBER_TEXT = re.compile(r"^\s*(?:[<>]=?|[≤≥])?\s*(\d+(?:\.\d+)?|\.\d+)\s*([^\d\s(]\S*)?"
+                          r"(?:\s+\(?(?:H|L|HH|LL|A|high|low|abnormal)\)?)?\s*$", re.IGNORECASE)
 
 
 def _quantity(resource: dict[str, Any]) -> tuple[float | None, str | None]:

@@ -420,3 +420,13 @@ def test_renal_gap_note_says_what_is_missing():
     (note,) = [n for n in facts.notes if n.code == "no-recent-creatinine"]
     assert "no weight within 90 days" in note.text and "no creatinine" not in note.text
     assert facts.renal.crcl_ml_min is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1.4 g/dL", (1.4, "g/dL")), ("1.4 g/dL (H)", (1.4, "g/dL")), ("<0.1", (0.1, None)), ("12 % H", (12.0, "%")),
+    ("2+", (2.0, "+")), ("not a number", (None, None)), ("1.2.3 g/dL", (None, None)),
+])
+def test_numeric_value_strings(text, expected):
+    from fhir_mappings.observations import _quantity
+
+    assert _quantity({"valueString": text}) == expected
