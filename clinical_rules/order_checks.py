@@ -182,7 +182,7 @@ class _Checker:
             notes.append(f"The relapse algorithm recommends {regimen_label} for this patient (03 §3, after H1–H6).")
         return self._finding(
             "O1", draft, rule, notes, refractory_evidence(drug, self.facts, self.kb),
-            fixes=(Fix("delete", label, draft=draft),), drug=drug,
+            fixes=(Fix("delete", label, draft=draft),), drug=drug, rule=rule,
         )
 
     def _o2_venetoclax(self, draft: DraftOrder, drug: str) -> OrderFinding:
@@ -413,13 +413,16 @@ class _Checker:
 
     def _finding(self, check_id: str, draft: DraftOrder, detail: str, notes: Iterable[str],
                  used: Iterable[FactUsed], *, drug: str, fixes: tuple[Fix, ...] = (),
-                 links: tuple[tuple[str, str], ...] = ()) -> OrderFinding:
+                 links: tuple[tuple[str, str], ...] = (), rule: str | None = None) -> OrderFinding:
+        """``rule`` names the hard rule that fired when the check's configured one is a choice
+        (O1: "H1/H2" in the knowledge base, H1 or H2 for this draft)."""
         config = self.config[check_id]
+        rule = rule or config.get("rule")
         summary = config["summary"].format(drug=_capitalise(drug), detail=detail)
         return OrderFinding(
             check_id=check_id, title=config["title"], topic=config["topic"], indicator=config["indicator"],
             summary=summary, reasons=tuple(notes), facts_used=tuple(used),
-            rule_id=f"{check_id}, {config['rule']}" if config.get("rule") not in (None, check_id) else check_id,
+            rule_id=f"{check_id}, {rule}" if rule not in (None, check_id) else check_id,
             seeds=tuple(config["seeds"]), kb_version=self.kb.version,
             override_reasons=self._override_reasons(config), drafts=(draft,), fixes=fixes, links=links,
         )

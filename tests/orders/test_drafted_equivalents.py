@@ -1,4 +1,4 @@
-"""03 §4 / §6: a prophylaxis drafted beside counts whatever member of its class it is — the
+"""03 §4 / §6 order-check review: a prophylaxis drafted beside counts whatever member of its class it is — the
 knowledge base names only the drugs it suggests, the terminology knows the rest (rivaroxaban,
 famciclovir, granisetron, atovaquone ...)."""
 
@@ -41,3 +41,17 @@ def test_a_drafted_equivalent_covers_the_need(drafted: list[dict], beside: dict,
 def test_a_current_equivalent_covers_the_need() -> None:
     assert "O5" in check_ids(XD)
     assert "O5" not in check_ids(XD, **taking("granisetron"))
+
+
+def test_o1_names_the_hard_rule_that_fired() -> None:
+    from .builders import refractory_to
+
+    def o1_rule(drafted: dict, **patient: object) -> str:
+        orders = read_draft_orders({"resourceType": "Bundle", "entry": [{"resource": drafted}]})
+        (o1,) = [f for f in check_orders(orders, orders, facts(**patient), KB) if f.check_id == "O1"]
+        return o1.rule_id
+
+    assert o1_rule(draft("d-len", LEN, 25), drug_histories=(refractory_to("lenalidomide"),),
+                   lenalidomide_refractory=True, imid_refractory=True) == "O1, H2"
+    assert o1_rule(draft("d-dara", DARA, 1800, period_unit="wk"), drug_histories=(refractory_to("daratumumab"),),
+                   anti_cd38_exposed=True, anti_cd38_refractory=True) == "O1, H1"
