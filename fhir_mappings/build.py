@@ -63,7 +63,8 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
     if plasma_cells is not None and plasma_cells.value >= PCL_PLASMA_CELL_PERCENT:
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
-    extramedullary = conditions.find(index, codes.condition("extramedullary"))
+    extramedullary = conditions.find(index, codes.condition("extramedullary"),
+                                     not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
 
     medication = read_history(index, evaluation_date, catalog)
     records = medication.records

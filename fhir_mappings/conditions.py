@@ -55,13 +55,23 @@ def matches(matcher: ConceptMatcher, concept: Any) -> bool:
     return matcher.matches_code(concept) or (matcher.matches_text(concept) and not text_denies(concept))
 
 
-def find(index: ResourceIndex, matcher: ConceptMatcher, active_only: bool = False) -> Finding:
+def find(index: ResourceIndex, matcher: ConceptMatcher, active_only: bool = False,
+         not_when: re.Pattern[str] | None = None) -> Finding:
+    """Conditions matching ``matcher``; ``not_when`` names look-alike phrases that are another
+    disease (a code match always counts)."""
     evidence = tuple(
         condition_evidence(c)
         for c in index.of_type("Condition")
-        if matches(matcher, c.get("code")) and (not active_only or is_active(c))
+        if (matcher.matches_code(c.get("code")) or (
+            matches(matcher, c.get("code"))
+            and not (not_when and any(not_when.search(t) for t in concept_texts(c.get("code"))))))
+        and (not active_only or is_active(c))
     )
     return Finding(bool(evidence), evidence)
+
+
+# "Extramedullary haematopoiesis" is blood formation outside the marrow, not myeloma outside it.
+NOT_EXTRAMEDULLARY_DISEASE = re.compile(r"extramedullary\s+(?:ha?ematopoiesis|hemopoiesis)", re.IGNORECASE)
 
 
 def dialysis(index: ResourceIndex, codes: Codes) -> Finding:

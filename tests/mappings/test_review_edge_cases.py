@@ -430,3 +430,8 @@ def test_numeric_value_strings(text, expected):
     from fhir_mappings.observations import _quantity
 
     assert _quantity({"valueString": text}) == expected
+
+
+def test_extramedullary_haematopoiesis_is_not_extramedullary_disease():
+    assert not facts_for(myeloma(), condition(text="Extramedullary hematopoiesis", onset=-20)).extramedullary.present
+    assert facts_for(myeloma(), condition(icd="C90.20", text="Extramedullary plasmacytoma")).extramedullary.present
