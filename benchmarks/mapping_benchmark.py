@@ -49,7 +49,9 @@ def synthetic_record(observations: int) -> list[dict[str, Any]]:
         loinc, unit, base = _ANALYTES[i % len(_ANALYTES)]
         when = EVALUATION_DATE - timedelta(days=(observations - i) * 2000 // observations)
         wobble = 1 + 0.05 * ((i * 7919) % 11 - 5) / 5
-        resources.append(_observation(i, loinc, unit, round(base * wobble, 2), when))
+        # The M-protein rises over the last weeks: the IMWG computation finds a confirmed event.
+        relapse = 3.0 if loinc == "33358-3" and i >= observations * 0.97 else 1.0
+        resources.append(_observation(i, loinc, unit, round(base * wobble * relapse, 2), when))
     for i in range(300):  # weekly bortezomib / daratumumab administrations
         when = EVALUATION_DATE - timedelta(days=2000 - i * 6)
         resources.append({
