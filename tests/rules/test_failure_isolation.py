@@ -114,3 +114,17 @@ def test_possible_progression_card_failure_gives_no_cards(kb: KnowledgeBase, mon
     facts = FactsBuilder().possible_progression().build()
     monkeypatch.setattr(patient_view, "_data_gap_card", fail)
     assert render(decide(facts, kb), facts, kb) == []
+
+
+def test_the_patient_view_handler_keeps_the_other_families(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the handler the pipeline calls: a failing family costs its cards, not the response."""
+    from cds_service import handlers
+    from fhir_mappings.index import ResourceIndex
+
+    facts = patient()
+    monkeypatch.setattr(handlers, "build_facts", lambda *_args: facts)
+    monkeypatch.setattr(relapse, "relapse_workup_card", fail)
+    ctx = handlers.HookContext("rrmm-relapse-guidance", "patient-view", "pt-1", facts.evaluation_date,
+                               ResourceIndex("pt-1"), {}, kb)
+    assert topics(handlers.patient_view_cards(ctx)) == [
+        "treatment-recommendation", "supportive-care", "salvage-transplant", "data-gap"]
