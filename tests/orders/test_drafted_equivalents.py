@@ -55,3 +55,17 @@ def test_o1_names_the_hard_rule_that_fired() -> None:
                    lenalidomide_refractory=True, imid_refractory=True) == "O1, H2"
     assert o1_rule(draft("d-dara", DARA, 1800, period_unit="wk"), drug_histories=(refractory_to("daratumumab"),),
                    anti_cd38_exposed=True, anti_cd38_refractory=True) == "O1, H1"
+
+
+def test_o10_xd_or_vend_is_no_intensity_finding_for_triple_class_refractory_patients() -> None:
+    """H4: in R1/R2 (triple-class / penta-refractory) Xd and VenD are allowed for anyone."""
+    from .builders import t11_14
+
+    tcr = {"triple_class_refractory": True, "imid_refractory": True, "pi_refractory": True,
+           "anti_cd38_exposed": True, "anti_cd38_refractory": True}
+    xd = [*XD, draft("d-ond", "ondansetron", 8, period_unit="wk")]
+    assert "O10" in check_ids(xd)
+    assert "O10" not in check_ids(xd, **tcr)
+    vend = [draft("d-ven", "venetoclax", 800), draft("d-dex", DEX, 40, period_unit="wk")]
+    assert "O10" not in check_ids(vend, **tcr, cytogenetics=(t11_14(True),), t11_14_positive=True)
+    assert "O10" in check_ids(vend, cytogenetics=(t11_14(True),), t11_14_positive=True)
