@@ -170,7 +170,9 @@ def _register_routes(app: Flask, state: AppState) -> None:
             result,
             kb_version=getattr(state.pipeline.kb, "version", None),
         )
-        return json_response(result.response)
+        response = json_response(result.response)
+        _free_after_sending(response, document)
+        return response
 
     @app.post("/cds-services/<service_id>/feedback")
     def feedback(service_id: str) -> Response:
@@ -187,6 +189,17 @@ def _register_routes(app: Flask, state: AppState) -> None:
         record_feedback(service.id, document["feedback"])
         g.outcome = f"stored {stored} of {len(document['feedback'])}"
         return Response(status=200)
+
+
+def _free_after_sending(response: Response, document: Any) -> None:
+    """Keep the parsed request alive until the server has sent ``response``.
+
+    Freeing the object tree of a large request costs about half of what parsing it did; WSGI
+    servers close a response after writing it, so freeing there keeps that cost out of the
+    latency the EHR sees. A server that never closes frees it with the response object.
+    """
+    holder = [document]
+    response.call_on_close(holder.clear)
 
 
 def _read_json_body(limit: int) -> Any:
