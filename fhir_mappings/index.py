@@ -59,6 +59,8 @@ class ResourceIndex:
 
     def __init__(self, patient_id: str | None) -> None:
         self.patient_id = patient_id
+        # The usual spelling of a reference to this patient: recognised without splitting it.
+        self._own_reference = f"Patient/{patient_id}" if patient_id and "/" not in patient_id else None
         self._by_type: dict[str, dict[str, Resource]] = defaultdict(dict)
         self._anonymous: dict[str, list[Resource]] = defaultdict(list)  # resources without an id
         self._obs_by_code: dict[str, list[Resource]] | None = None
@@ -123,6 +125,8 @@ class ResourceIndex:
             ref = resource.get(name)
             if isinstance(ref, dict):
                 text = ref.get("reference")
+                if text == self._own_reference:
+                    return True
                 if isinstance(text, str) and text:
                     # "Patient/123", "https://ehr/fhir/Patient/123", "Patient/123/_history/2"
                     parts = text.split("/")
