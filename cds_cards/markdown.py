@@ -26,8 +26,9 @@ def evidence_ref(evidence: Evidence) -> str:
 def fact_line(fact: FactUsed, max_sources: int = 3) -> str:
     line = f"- {escape(fact.label)}"
     if fact.evidence:
-        refs = [evidence_ref(e) for e in _unique(fact.evidence)[:max_sources]]
-        more = len(_unique(fact.evidence)) - max_sources
+        distinct = _unique(fact.evidence)
+        refs = [evidence_ref(e) for e in distinct[:max_sources]]
+        more = len(distinct) - max_sources
         suffix = f" (+{more} more)" if more > 0 else ""
         line += f" (source: {'; '.join(refs)}{suffix})"
     return line
