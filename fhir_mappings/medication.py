@@ -159,7 +159,9 @@ def _days_supply(resource: dict[str, Any]) -> int | None:
 
 def record_end(resource: dict[str, Any], start: date) -> date | None:
     """02 §2.2 end; None means ongoing (the caller turns that into the evaluation date)."""
-    explicit = next((c for c in _end_candidates(resource) if c is not None), None)
+    # Most records (one per dose) carry none of the end fields: skip looking for one then.
+    explicit = None if _END_FIELDS.isdisjoint(resource) else next(
+        (c for c in _end_candidates(resource) if c is not None), None)
     if explicit is not None:
         return max(explicit, start)
     status = resource.get("status")
@@ -170,6 +172,10 @@ def record_end(resource: dict[str, Any], start: date) -> date | None:
     if asserted and asserted > start and status in _FINISHED_STATUSES:
         return asserted
     return start
+
+
+# Every field _end_candidates reads (a handed-over date only counts together with daysSupply).
+_END_FIELDS = frozenset({"effectivePeriod", "occurencePeriod", "dosageInstruction", "dispenseRequest", "daysSupply"})
 
 
 def _end_candidates(resource: dict[str, Any]) -> Iterator[date | None]:
@@ -188,6 +194,8 @@ def _end_candidates(resource: dict[str, Any]) -> Iterator[date | None]:
 def stopped_for_progression(resource: dict[str, Any]) -> bool:
     """``statusReason`` says the drug was stopped for progression (SNOMED or text)."""
     reasons = resource.get("statusReason")
+    if reasons is None:  # the usual case: nothing to read
+        return False
     concepts = reasons if isinstance(reasons, list) else [reasons]
     for concept in concepts:
         if any(code == PROGRESSION_SNOMED for _system, code in concept_codings(concept)):
