@@ -45,17 +45,28 @@ def prune(value: Any) -> Any:
     if isinstance(value, dict):
         pruned_dict = {}
         for key, child in value.items():
-            pruned_child = prune(child)
-            if not _is_empty(pruned_child):
-                pruned_dict[key] = pruned_child
+            # Leaves are decided here, without a call per leaf: most nodes of a resource are leaves.
+            if isinstance(child, str):
+                if not _is_blank(child):
+                    pruned_dict[key] = child
+            elif isinstance(child, dict | list | tuple):
+                pruned_child = prune(child)
+                if pruned_child:
+                    pruned_dict[key] = pruned_child
+            elif child is not None:
+                pruned_dict[key] = child
         return pruned_dict
     if isinstance(value, list | tuple):
         pruned_items = (prune(item) for item in value)
         return [item for item in pruned_items if not _is_empty(item)]
     if isinstance(value, str):
-        # Most strings start with a visible character: only the others need the strip() copy.
-        return value if value and not value[0].isspace() else value.strip() and value
+        return "" if _is_blank(value) else value
     return value
+
+
+def _is_blank(text: str) -> bool:
+    # Most strings start with a visible character: only the others need the strip() copy.
+    return not text or (text[0].isspace() and not text.strip())
 
 
 def _is_empty(value: Any) -> bool:
