@@ -6,14 +6,17 @@
 For each record size (number of Observations; plus ~6 years of therapy history, see
 ``patient_record.py``) it measures, on the same request body:
 
-- ``parse``: ``orjson.loads(body)`` alone — the floor any JSON service pays;
+- ``parse``: ``orjson.loads(body)`` alone (freeing the result included) — the floor any JSON
+  service pays, measured back to back (warm caches: the strict baseline);
 - ``in-process``: the full Flask app (body read, validation, index, facts, rules, cards, response
   validation, audit write to a SQLite store, metrics, serialisation) through the WSGI test client;
 - ``http``: the same call over HTTP to gunicorn (``deploy/gunicorn.conf.py``, one worker so the
   numbers are latency, not throughput), client on the same host.
 
 It prints p50 / p99 wall time, p50 CPU time (thread time: stable on a shared, loaded machine)
-and the ratios to the parse cost. Targets (issue 7): at ~1 MB, p50 <= 4x parse and p99 <= 8x
+and the ratios to the parse cost. In process, freeing the parsed request is part of each call;
+over HTTP the service frees it after sending the response (``cds_service.app``), but
+back-to-back calls on the one worker still wait for it. Targets (issue 7): at ~1 MB, p50 <= 4x parse and p99 <= 8x
 parse; growth linear in record size (ms per MB roughly constant across sizes).
 Not a test: timings depend on the machine and its load; the README keeps a dated run.
 """
