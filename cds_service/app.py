@@ -146,7 +146,9 @@ def _register_routes(app: Flask, state: AppState) -> None:
         document = _read_json_body(state.settings.max_request_bytes)
         if too_many_resources(document, state.settings.max_resources):
             limit = state.settings.max_resources
-            raise CdsHttpError(413, f"the request carries more than {limit} FHIR resources", code="too-costly")
+            raise CdsHttpError(
+                413, f"the request carries more than {limit} FHIR resources", code="too-costly"
+            )
         evaluation_date = state.clock().date()
         try:
             result = state.pipeline.run(service.id, document, evaluation_date)
