@@ -66,4 +66,4 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
         return []
     kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
     facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
-    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.source_label)
+    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.order_source_label)

@@ -78,7 +78,13 @@ class KnowledgeBase:
 
     @property
     def source_label(self) -> str:
+        """``source.label`` of the patient-view (relapse guidance) cards."""
         return self.cards["source_label"].format(version=self.version)
+
+    @property
+    def order_source_label(self) -> str:
+        """``source.label`` of the order-select / order-sign cards."""
+        return self.cards["order_source_label"].format(version=self.version)
 
     def row(self, row_id: str) -> dict[str, Any]:
         for row in self.rows:

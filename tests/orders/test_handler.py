@@ -41,3 +41,9 @@ def test_order_select_without_usable_selections_judges_every_draft() -> None:
 def test_order_sign_ignores_selections() -> None:
     context = {"draftOrders": [draft("d", LEN, 25)], "selections": ["MedicationRequest/other"]}
     assert call("order-sign", context)
+
+
+def test_order_cards_name_the_order_checks_and_the_kb_version() -> None:
+    cards = call("order-sign", {"draftOrders": [draft("d", LEN, 25)]})
+    assert cards
+    assert {c["source"]["label"] for c in cards} == {f"RRMM order checks · KB {KB.version}"}
