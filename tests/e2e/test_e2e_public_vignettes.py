@@ -4,6 +4,8 @@ vignettes (CDS Hooks over HTTP, stub FHIR server, prefetch variations): the pati
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -85,3 +87,23 @@ def test_public_patient_view_vignettes_pass(service_url: str) -> None:
 
 def test_public_order_hook_vignettes_pass(service_url: str) -> None:
     _evaluate(service_url, sorted([*CASES.glob("os-*.json"), *CASES.glob("osel-*.json")]))
+
+
+def test_moderately_oversized_body_gets_its_413_over_a_socket(service_url: str) -> None:
+    """Most HTTP clients write the whole body before reading the answer: under gunicorn a body a
+    little over the 5 MiB limit must still get the 413 OperationOutcome, not a reset connection."""
+    padding = "x" * (7 * 1024 * 1024)
+    body = json.dumps({"hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+                       "context": {"patientId": "p1", "userId": "Practitioner/u1"},
+                       "extension": {"padding": padding}}).encode()
+    host, port = service_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("POST", "/cds-services/rrmm-relapse-guidance", body=body,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 413
+        outcome = json.loads(response.read())
+        assert outcome["resourceType"] == "OperationOutcome"
+    finally:
+        connection.close()
