@@ -10,22 +10,17 @@ schemathesis with this document.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import orjson
 from flask import Flask, Response
 
+from cds_service import schemas
+
 OPENAPI_PATH = "/openapi.json"
 _JSON = "application/json"
-
-
-def _load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("cds_service.schemas").joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
 
 
 def _lift(name: str, schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -84,9 +79,9 @@ def _error(description: str) -> dict[str, Any]:
 def build_document(service_ids: Sequence[str], version: str = "0.1.0") -> dict[str, Any]:
     """The OpenAPI document for a service offering ``service_ids``."""
     components: dict[str, Any] = {"OperationOutcome": _OPERATION_OUTCOME}
-    request_ref = _lift("request", _load_schema("request"), components)
-    feedback_ref = _lift("feedback", _load_schema("feedback"), components)
-    response_ref = _lift("response", _load_schema("response"), components)
+    request_ref = _lift("request", schemas.schema("request"), components)
+    feedback_ref = _lift("feedback", schemas.schema("feedback"), components)
+    response_ref = _lift("response", schemas.schema("response"), components)
     service_id = {
         "name": "service_id",
         "in": "path",

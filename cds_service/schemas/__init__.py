@@ -36,22 +36,23 @@ MAX_REPORTED_ERRORS = 5
 
 
 @cache
-def _schema(name: str) -> dict[str, Any]:
+def schema(name: str) -> dict[str, Any]:
+    """The parsed, meta-schema-checked ``<name>.schema.json`` (shared: callers must not mutate it)."""
     text = resources.files(__package__).joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    Draft202012Validator.check_schema(schema)
-    return schema
+    document = json.loads(text)
+    Draft202012Validator.check_schema(document)
+    return document
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
     """The reference validator for ``<name>.schema.json`` (compiled once per process)."""
-    return Draft202012Validator(_schema(name))
+    return Draft202012Validator(schema(name))
 
 
 @cache
 def _fast_validator(name: str) -> Any:
-    return jsonschema_rs.validator_for(_schema(name))
+    return jsonschema_rs.validator_for(schema(name))
 
 
 def is_valid(name: str, document: Any) -> bool:
