@@ -17,8 +17,8 @@ from fhir_mappings.facts import DataNote, Finding, PatientFacts
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.lines import build_lines
 from fhir_mappings.observations import ECOG, IGG, PLASMA_CELLS, ObservationReader
+from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 from fhir_mappings.patient_state import (
-    RECENT_DAYS,
     body_size,
     demographics,
     heart_failure,
@@ -33,8 +33,6 @@ from fhir_mappings.refractoriness import drug_histories, summarise
 from fhir_mappings.terminology import Codes, DrugCatalog
 from fhir_mappings.transplant import months_to_progression, transplants
 
-PCL_PLASMA_CELL_PERCENT = 5.0
-
 
 def _patient(index: ResourceIndex, patient_id: str) -> dict[str, Any] | None:
     found = index.get("Patient", patient_id)
@@ -45,9 +43,11 @@ def _patient(index: ResourceIndex, patient_id: str) -> dict[str, Any] | None:
 
 
 def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
-                catalog: DrugCatalog | None = None, codes: Codes | None = None) -> PatientFacts:
-    """Derive every fact of spec 02 for one patient at ``evaluation_date``. Never raises on input
-    content: malformed or unknown parts of resources are skipped."""
+                catalog: DrugCatalog | None = None, codes: Codes | None = None,
+                params: DerivationParameters = DEFAULT_PARAMETERS) -> PatientFacts:
+    """Derive every fact of spec 02 for one patient at ``evaluation_date``, with the windows and
+    thresholds of ``params`` (the knowledge base's, when called by the service). Never raises on
+    input content: malformed or unknown parts of resources are skipped."""
     catalog = catalog or DrugCatalog.default()
     codes = codes or Codes.default()
     reader = ObservationReader(index, evaluation_date, codes)
@@ -59,21 +59,21 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     # and a record with PCL alone is primary PCL, which the RRMM decision table does not cover:
     # staying silent there is safer than proposing myeloma relapse regimens.
     myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
-    plasma_cells = reader.latest(PLASMA_CELLS, RECENT_DAYS)
+    plasma_cells = reader.latest(PLASMA_CELLS, params.plasma_cells_recent_days)
     pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
-    if plasma_cells is not None and plasma_cells.value >= PCL_PLASMA_CELL_PERCENT:
+    if plasma_cells is not None and plasma_cells.value >= params.pcl_plasma_cell_percent:
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
     extramedullary = conditions.find(index, codes.condition("extramedullary"),
                                      not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
 
     medication = read_history(index, evaluation_date, catalog)
     records = medication.records
-    exposures = merge_exposures(records, evaluation_date)
+    exposures = merge_exposures(records, evaluation_date, params)
     asct = transplants(index, codes, evaluation_date)
-    events, possible = derive_progression(index, reader, records, codes, evaluation_date)
-    lines = build_lines(exposures, asct, events)
-    histories = drug_histories(exposures, events)
-    refractory = summarise(histories)
+    events, possible = derive_progression(index, reader, records, codes, evaluation_date, params)
+    lines = build_lines(exposures, asct, events, params)
+    histories = drug_histories(exposures, events, params)
+    refractory = summarise(histories, params)
 
     latest_event = events[-1] if events else None
     if latest_event is not None:
@@ -82,14 +82,14 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     else:
         prior_lines, new_line = len(lines), False
 
-    cytogenetics = derive_cytogenetics(index, codes, evaluation_date)
+    cytogenetics = derive_cytogenetics(index, codes, evaluation_date, params.high_risk_abnormalities)
     dialysis = conditions.dialysis(index, codes)
-    renal = renal_function(reader, demo, dialysis, evaluation_date)
+    renal = renal_function(reader, demo, dialysis, evaluation_date, params)
     lvef = latest_lvef(reader)
     ecog = reader.latest(ECOG)
-    height, weight, bsa = body_size(reader)
+    height, weight, bsa = body_size(reader, params)
 
-    notes: list[DataNote] = [*reader.notes, *renal_notes(renal)]
+    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params)]
     for reason, count in sorted(index.dropped.items()):
         notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
     if possible is not None:
@@ -141,17 +141,17 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         cytogenetics_on_file=cytogenetics.on_file,
         missing_cytogenetics=cytogenetics.missing,
         renal=renal,
-        heart_failure=heart_failure(conditions.find(index, codes.condition("heart_failure"), active_only=True), lvef),
+        heart_failure=heart_failure(conditions.find(index, codes.condition("heart_failure"), active_only=True), lvef, params),
         lvef_percent=lvef,
         neuropathy=conditions.find(index, codes.condition("peripheral_neuropathy"), active_only=True),
         vte_history=conditions.find(index, codes.condition("vte_history")),
         ecog=ecog,
-        frail=is_frail(ecog, demo.age),
-        transplant_eligible=is_transplant_eligible(ecog, demo.age),
+        frail=is_frail(ecog, demo.age, params),
+        transplant_eligible=is_transplant_eligible(ecog, demo.age, params),
         height_cm=height,
         weight_kg=weight,
         bsa_m2=bsa,
-        igg_mg_dl=reader.latest(IGG),
+        igg_mg_dl=reader.latest(IGG),  # any date: the IgG recency rule is the consumer's (igg_recent_days)
         circulating_plasma_cells_percent=plasma_cells,
         notes=tuple(dict.fromkeys(notes)),
     )

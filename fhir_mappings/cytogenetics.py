@@ -184,7 +184,8 @@ def _rid(resource: dict[str, Any]) -> str:
     return rid if isinstance(rid, str) else ""
 
 
-def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: date) -> CytogeneticsSummary:
+def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: date,
+                        high_risk_abnormalities: tuple[str, ...] = HIGH_RISK_ABNORMALITIES) -> CytogeneticsSummary:
     loinc: dict[str, CytogeneticAbnormality] = {}
     for name, abnormality in (("fish_del17p", "del17p"), ("fish_t4_14", "t4_14"), ("fish_t11_14", "t11_14")):
         for code in codes.loinc(name):
@@ -230,7 +231,7 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
             results.extend(found)
             if found:
                 on_file = True
-    return _summarise(results, on_file)
+    return _summarise(results, on_file, high_risk_abnormalities)
 
 
 def _from_narrative(rtype: str, resource: dict[str, Any], when: date | None, text: str) -> list[CytogeneticResult]:
@@ -242,20 +243,20 @@ def _from_narrative(rtype: str, resource: dict[str, Any], when: date | None, tex
     return results
 
 
-def _summarise(results: list[CytogeneticResult], on_file: bool) -> CytogeneticsSummary:
+def _summarise(results: list[CytogeneticResult], on_file: bool, high_risk: tuple[str, ...]) -> CytogeneticsSummary:
     results.sort(key=lambda r: (r.date or date.min, r.abnormality))
     # A documented positive stands against a later negative: FISH abnormalities are clonal, and a
     # later negative usually reflects a marrow with few plasma cells (in response), not their loss.
     positives = {r.abnormality for r in results if r.positive}
     tested = {r.abnormality for r in results}
-    high_risk_positive = any(a in positives for a in HIGH_RISK_ABNORMALITIES)
-    high_risk_tested = any(a in tested for a in HIGH_RISK_ABNORMALITIES)
-    high_risk = True if high_risk_positive else (False if high_risk_tested else None)
+    high_risk_positive = any(a in positives for a in high_risk)
+    high_risk_tested = any(a in tested for a in high_risk)
+    is_high_risk = True if high_risk_positive else (False if high_risk_tested else None)
     return CytogeneticsSummary(
         results=tuple(results),
-        high_risk=high_risk,
+        high_risk=is_high_risk,
         t11_14_positive="t11_14" in positives,
         on_file=on_file or bool(results),
-        missing=tuple(a for a in HIGH_RISK_ABNORMALITIES if a not in tested),
+        missing=tuple(a for a in high_risk if a not in tested),  # type: ignore[misc]
     )
 

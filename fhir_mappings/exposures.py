@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import NamedTuple
 
 from fhir_mappings.facts import DrugExposure, Evidence
@@ -21,9 +21,8 @@ from fhir_mappings.medication import (
     drugs_in_resource,
     record_from,
 )
+from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 from fhir_mappings.terminology import Drug, DrugCatalog
-
-MERGE_GAP = timedelta(days=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +65,10 @@ class _Span(NamedTuple):
     record: MedicationRecord
 
 
-def merge_exposures(records: list[MedicationRecord], evaluation_date: date) -> tuple[DrugExposure, ...]:
+def merge_exposures(records: list[MedicationRecord], evaluation_date: date,
+                    params: DerivationParameters = DEFAULT_PARAMETERS) -> tuple[DrugExposure, ...]:
     """One exposure per run of records of a drug, sorted by start then drug name."""
+    merge_gap = params.days("exposure_merge_gap_days")
     per_drug: dict[str, list[_Span]] = defaultdict(list)
     drugs: dict[str, Drug] = {}
     for record in records:
@@ -81,7 +82,7 @@ def merge_exposures(records: list[MedicationRecord], evaluation_date: date) -> t
         group: list[_Span] = []
         group_end = date.min
         for span in spans:
-            if group and span.start > group_end + MERGE_GAP:
+            if group and span.start > group_end + merge_gap:
                 exposures.append(_exposure(drugs[generic], group, evaluation_date))
                 group = []
             group_end = max(group_end, span.end) if group else span.end

@@ -20,9 +20,8 @@ from fhir_mappings.observations import (
     WEIGHT,
     ObservationReader,
 )
+from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 
-RECENT_DAYS = 90
-LVEF_HEART_FAILURE = 40.0
 _SEXES: frozenset[str] = frozenset({"male", "female", "other", "unknown"})
 
 
@@ -52,9 +51,10 @@ def cockcroft_gault(age: int, weight_kg: float, creatinine_mg_dl: float, sex: Se
 
 
 def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Finding,
-                   evaluation_date: date) -> Renal:
-    creatinine = reader.latest(CREATININE, RECENT_DAYS)
-    weight = reader.latest(WEIGHT, RECENT_DAYS)
+                   evaluation_date: date, params: DerivationParameters = DEFAULT_PARAMETERS) -> Renal:
+    recent = params.creatinine_recent_days
+    creatinine = reader.latest(CREATININE, recent)
+    weight = reader.latest(WEIGHT, params.weight_recent_days)
     notes: list[str] = []
     evidence: list[Evidence] = list(dialysis.evidence)
     if creatinine is not None and weight is not None and demo.age is not None:
@@ -64,16 +64,16 @@ def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Find
             return Renal(round(crcl, 1), "cockcroft-gault", dialysis.present, creatinine, weight,
                          tuple(evidence), tuple(notes))
     if creatinine is None:
-        notes.append(f"no creatinine within {RECENT_DAYS} days")
+        notes.append(f"no creatinine within {recent} days")
     if weight is None:
-        notes.append(f"no weight within {RECENT_DAYS} days")
+        notes.append(f"no weight within {params.weight_recent_days} days")
     if demo.age is None:
         notes.append("age unknown")
     # 02 §2.8: without a weight, an eGFR or measured CrCl within 90 days stands in (and is named);
     # it also stands in when the creatinine itself is older: "an eGFR or measured CrCl also counts
     # only within 90 days" makes them recent renal data in their own right, and a lab that
     # reports an eGFR measured the creatinine behind it.
-    fallback = _latest_of(reader.latest(EGFR, RECENT_DAYS), reader.latest(CREATININE_CLEARANCE, RECENT_DAYS))
+    fallback = _latest_of(reader.latest(EGFR, recent), reader.latest(CREATININE_CLEARANCE, recent))
     if fallback is not None:
         kind, measurement = fallback
         notes.append(f"{'eGFR' if kind == 'egfr' else 'measured CrCl'} used instead of Cockcroft-Gault")
@@ -92,9 +92,10 @@ def _latest_of(egfr: Measurement | None, measured: Measurement | None) -> tuple[
     return kind, measurement
 
 
-def heart_failure(condition_finding: Finding, lvef: Measurement | None) -> Finding:
+def heart_failure(condition_finding: Finding, lvef: Measurement | None,
+                  params: DerivationParameters = DEFAULT_PARAMETERS) -> Finding:
     evidence = list(condition_finding.evidence)
-    low_ef = lvef is not None and lvef.value < LVEF_HEART_FAILURE
+    low_ef = lvef is not None and lvef.value < params.heart_failure_lvef_below
     if low_ef and lvef is not None:
         evidence.append(lvef.evidence)
     return Finding(condition_finding.present or low_ef, tuple(evidence))
@@ -104,34 +105,38 @@ def latest_lvef(reader: ObservationReader) -> Measurement | None:
     return reader.latest(LVEF)
 
 
-def is_frail(ecog: Measurement | None, age: int | None) -> bool:
-    """Proxy: ECOG >= 2 or age >= 80."""
-    return (ecog is not None and ecog.value >= 2) or (age is not None and age >= 80)
+def is_frail(ecog: Measurement | None, age: int | None, params: DerivationParameters = DEFAULT_PARAMETERS) -> bool:
+    """Proxy: ECOG >= 2 or age >= 80 (the parameters' values)."""
+    return ((ecog is not None and ecog.value >= params.frail_min_ecog)
+            or (age is not None and age >= params.frail_min_age))
 
 
-def is_transplant_eligible(ecog: Measurement | None, age: int | None) -> bool:
+def is_transplant_eligible(ecog: Measurement | None, age: int | None,
+                           params: DerivationParameters = DEFAULT_PARAMETERS) -> bool:
     """Proxy: age <= 70, not frail, ECOG <= 1 or unknown. Unknown age is not eligible."""
-    if age is None or age > 70 or is_frail(ecog, age):
+    if age is None or age > params.transplant_max_age or is_frail(ecog, age, params):
         return False
-    return ecog is None or ecog.value <= 1
+    return ecog is None or ecog.value <= params.transplant_max_ecog
 
 
-def body_size(reader: ObservationReader) -> tuple[Measurement | None, Measurement | None, float | None]:
-    """(height any date, weight within 90 days, Mosteller BSA)."""
+def body_size(reader: ObservationReader, params: DerivationParameters = DEFAULT_PARAMETERS
+              ) -> tuple[Measurement | None, Measurement | None, float | None]:
+    """(height any date, recent weight, Mosteller BSA)."""
     height = reader.latest(HEIGHT, accept=lambda m: m.value > 0)
-    weight = reader.latest(WEIGHT, RECENT_DAYS)
+    weight = reader.latest(WEIGHT, params.weight_recent_days)
     bsa = None
     if height is not None and weight is not None and weight.value > 0:
         bsa = round(math.sqrt(height.value * weight.value / 3600), 2)
     return height, weight, bsa
 
 
-def renal_notes(renal: Renal) -> list[DataNote]:
+def renal_notes(renal: Renal, params: DerivationParameters = DEFAULT_PARAMETERS) -> list[DataNote]:
     if renal.crcl_ml_min is None and not renal.dialysis:
         # Say what is missing: a recent creatinine without a weight (or age) is not "no creatinine".
-        missing = "; ".join(renal.notes) or f"no creatinine within {RECENT_DAYS} days"
+        recent = params.creatinine_recent_days
+        missing = "; ".join(renal.notes) or f"no creatinine within {recent} days"
         return [DataNote("no-recent-creatinine",
-                         f"renal dosing unknown: {missing}, and no eGFR or measured CrCl within {RECENT_DAYS} days")]
+                         f"renal dosing unknown: {missing}, and no eGFR or measured CrCl within {recent} days")]
     if renal.method in ("egfr", "measured-crcl"):
         return [DataNote("renal-fallback", f"renal function from {renal.method}: " + "; ".join(renal.notes))]
     return []

@@ -27,9 +27,9 @@ from fhir_mappings.observations import (
     ObservationReader,
     format_number,
 )
+from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 from fhir_mappings.terminology import Codes, concept_codings, concept_texts
 
-MERGE_WINDOW = timedelta(days=30)
 _PROGRESS_TEXT = re.compile(r"progress|worsen", re.IGNORECASE)
 # "no progression", "not worsening", "no evidence of progression", "without signs of disease progression"
 _NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+){0,3}?(?:progress|worsen)", re.IGNORECASE)
@@ -118,19 +118,27 @@ class Point:
     evidence: tuple[Evidence, ...]
 
 
-def _qualifies_serum(value: float, nadir: float) -> bool:
-    increase = value - nadir
-    return increase >= 0.25 * nadir - 1e-9 and increase >= (1.0 if nadir >= 5.0 else 0.5) - 1e-9
+@dataclass(frozen=True, slots=True)
+class _Criteria:
+    """IMWG's increase-over-nadir criteria per analyte, from the derivation parameters."""
 
+    params: DerivationParameters
 
-def _qualifies_urine(value: float, nadir: float) -> bool:
-    increase = value - nadir
-    return increase >= 0.25 * nadir - 1e-9 and increase >= 200 - 1e-9
+    def serum(self, value: float, nadir: float) -> bool:
+        p = self.params
+        increase = value - nadir
+        minimum = p.serum_high_nadir_min_increase_g_dl if nadir >= p.serum_high_nadir_g_dl else p.serum_min_increase_g_dl
+        return increase >= p.imwg_min_relative_increase * nadir - 1e-9 and increase >= minimum - 1e-9
 
+    def urine(self, value: float, nadir: float) -> bool:
+        increase = value - nadir
+        return (increase >= self.params.imwg_min_relative_increase * nadir - 1e-9
+                and increase >= self.params.urine_min_increase_mg_24h - 1e-9)
 
-def _qualifies_flc(value: float, nadir: float) -> bool:
-    increase = value - nadir
-    return increase >= 0.25 * nadir - 1e-9 and increase > 100
+    def flc(self, value: float, nadir: float) -> bool:
+        increase = value - nadir
+        return (increase >= self.params.imwg_min_relative_increase * nadir - 1e-9
+                and increase > self.params.flc_min_increase_mg_l)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,20 +238,23 @@ class _Series:
 _RESET_PASSES = 3
 
 
-def lab_analyses(reader: ObservationReader, resets: list[date]) -> list[Analysis]:
+def lab_analyses(reader: ObservationReader, resets: list[date],
+                 params: DerivationParameters = DEFAULT_PARAMETERS) -> list[Analysis]:
     """IMWG on every analyte. The nadir is the lowest value since the previous progression event
     of *any* source, so one analyte's confirmed progression also restarts the others' nadirs."""
     serum = _points(reader.measurements(SERUM_M_PROTEIN, final_only=True))
     urine = _points(reader.measurements(URINE_M_PROTEIN, final_only=True))
+    criteria = _Criteria(params)
     series = [
-        _Series(serum, _qualifies_serum, "serum-m-protein", "imwg-serum", "serum M-protein", "g/dL"),
-        _Series(urine, _qualifies_urine, "urine-m-protein", "imwg-urine", "urine M-protein", "mg/24 h"),
+        _Series(serum, criteria.serum, "serum-m-protein", "imwg-serum", "serum M-protein", "g/dL"),
+        _Series(urine, criteria.urine, "urine-m-protein", "imwg-urine", "urine M-protein", "mg/24 h"),
     ]
-    not_measurable = all(p.value < 1.0 for p in serum) and all(p.value < 200 for p in urine)
+    not_measurable = (all(p.value < params.serum_measurable_g_dl for p in serum)
+                      and all(p.value < params.urine_measurable_mg_24h for p in urine))
     if not_measurable:
         flc = flc_points(reader.measurements(FLC_KAPPA, final_only=True),
                          reader.measurements(FLC_LAMBDA, final_only=True))
-        series.append(_Series(flc, _qualifies_flc, "flc", "imwg-flc", "involved-uninvolved FLC", "mg/L"))
+        series.append(_Series(flc, criteria.flc, "flc", "imwg-flc", "involved-uninvolved FLC", "mg/L"))
     analyses = [s.analyse(resets) for s in series]
     for _ in range(_RESET_PASSES):
         # An analyte's own events already restart its nadir inside analyse_series: only the
@@ -257,12 +268,13 @@ def lab_analyses(reader: ObservationReader, resets: list[date]) -> list[Analysis
 
 
 # -- merging ---------------------------------------------------------------------------------------
-def merge_events(raw: Iterable[RawEvent]) -> tuple[ProgressionEvent, ...]:
-    """Chain events within 30 days of the previous one; date = earliest member."""
+def merge_events(raw: Iterable[RawEvent], window: timedelta | None = None) -> tuple[ProgressionEvent, ...]:
+    """Chain events within ``window`` (the parameters' 30 days) of the previous one; date = earliest member."""
+    window = window if window is not None else DEFAULT_PARAMETERS.days("event_merge_window_days")
     ordered = sorted(raw, key=lambda e: (e.date, e.kind))
     groups: list[list[RawEvent]] = []
     for event in ordered:
-        if groups and event.date - groups[-1][-1].date <= MERGE_WINDOW:
+        if groups and event.date - groups[-1][-1].date <= window:
             groups[-1].append(event)
         else:
             groups.append([event])
@@ -282,18 +294,19 @@ def _merged(group: list[RawEvent]) -> ProgressionEvent:
 
 
 def derive_progression(index: ResourceIndex, reader: ObservationReader, records: list[MedicationRecord],
-                       codes: Codes, evaluation_date: date
+                       codes: Codes, evaluation_date: date, params: DerivationParameters = DEFAULT_PARAMETERS
                        ) -> tuple[tuple[ProgressionEvent, ...], PossibleProgression | None]:
+    window = params.days("event_merge_window_days")
     clinical = [
         *disease_status_events(reader, evaluation_date),
         *condition_events(index, codes, evaluation_date),
         *stop_reason_events(records, evaluation_date),
     ]
-    analyses = lab_analyses(reader, [e.date for e in clinical])
-    events = merge_events([*clinical, *(e for a in analyses for e in a.events)])
+    analyses = lab_analyses(reader, [e.date for e in clinical], params)
+    events = merge_events([*clinical, *(e for a in analyses for e in a.events)], window)
     latest = events[-1].date if events else None
     candidates = [a.pending for a in analyses if a.pending is not None]
     # A single rise already covered by a progression event (within the merge window) is not a gap.
-    open_rises = [p for p in candidates if latest is None or p.date > latest + MERGE_WINDOW]
+    open_rises = [p for p in candidates if latest is None or p.date > latest + window]
     possible = max(open_rises, key=lambda p: p.date) if open_rises else None
     return events, possible

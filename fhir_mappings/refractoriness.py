@@ -1,6 +1,7 @@
 """Refractoriness per drug and class (02 §2.6).
 
-Refractory to a drug = a progression event within [exposure start, exposure end + 60 days]
+Refractory to a drug = a progression event within [exposure start, exposure end + the refractory
+window, 60 days by default]
 (ongoing exposures end at the evaluation date). Maintenance exposures count like any other.
 """
 
@@ -11,14 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fhir_mappings.facts import DrugExposure, DrugHistory, ProgressionEvent
+from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 
-REFRACTORY_TAIL = timedelta(days=60)
-ANTI_CD38 = ("daratumumab", "isatuximab")
-PENTA_CORE = ("lenalidomide", "pomalidomide", "bortezomib", "carfilzomib")
+ANTI_CD38_CLASS = "anti-CD38"
 
 
-def drug_histories(exposures: tuple[DrugExposure, ...],
-                   events: tuple[ProgressionEvent, ...]) -> tuple[DrugHistory, ...]:
+def drug_histories(exposures: tuple[DrugExposure, ...], events: tuple[ProgressionEvent, ...],
+                   params: DerivationParameters = DEFAULT_PARAMETERS) -> tuple[DrugHistory, ...]:
     """One history per anti-myeloma drug, in order of first exposure."""
     by_drug: dict[str, list[DrugExposure]] = defaultdict(list)
     for exposure in sorted(exposures, key=lambda e: e.start):
@@ -26,7 +26,7 @@ def drug_histories(exposures: tuple[DrugExposure, ...],
             by_drug[exposure.drug].append(exposure)
     histories: list[DrugHistory] = []
     for drug, items in by_drug.items():
-        hit = _first_refractory(items, events)
+        hit = _first_refractory(items, events, params.days("refractory_window_days"))
         histories.append(DrugHistory(
             drug=drug,
             classes=items[0].classes,
@@ -38,13 +38,13 @@ def drug_histories(exposures: tuple[DrugExposure, ...],
     return tuple(histories)
 
 
-def _first_refractory(exposures: list[DrugExposure], events: tuple[ProgressionEvent, ...]
+def _first_refractory(exposures: list[DrugExposure], events: tuple[ProgressionEvent, ...], tail: timedelta
                       ) -> tuple[DrugExposure, ProgressionEvent] | None:
     # The latest qualifying pair is the most relevant to show on a card.
     found: tuple[DrugExposure, ProgressionEvent] | None = None
     for exposure in exposures:
         for event in events:
-            if exposure.start <= event.date <= exposure.end + REFRACTORY_TAIL:
+            if exposure.start <= event.date <= exposure.end + tail:
                 found = (exposure, event)
     return found
 
@@ -60,19 +60,20 @@ class Refractoriness:
     penta: bool
 
 
-def summarise(histories: tuple[DrugHistory, ...]) -> Refractoriness:
+def summarise(histories: tuple[DrugHistory, ...],
+              params: DerivationParameters = DEFAULT_PARAMETERS) -> Refractoriness:
     refractory = {h.drug for h in histories if h.refractory}
     refractory_classes = {c for h in histories if h.refractory for c in h.classes}
-    exposed = {h.drug for h in histories}
+    exposed_classes = {c for h in histories for c in h.classes}
     imid = "IMiD" in refractory_classes
     pi = "PI" in refractory_classes
-    cd38 = any(d in refractory for d in ANTI_CD38)
+    cd38 = ANTI_CD38_CLASS in refractory_classes
     return Refractoriness(
         lenalidomide="lenalidomide" in refractory,
         imid=imid,
         pi=pi,
-        anti_cd38_exposed=any(d in exposed for d in ANTI_CD38),
+        anti_cd38_exposed=ANTI_CD38_CLASS in exposed_classes,
         anti_cd38=cd38,
         triple_class=imid and pi and cd38,
-        penta=cd38 and all(d in refractory for d in PENTA_CORE),
+        penta=cd38 and all(d in refractory for d in params.penta_refractory_drugs),
     )

@@ -9,7 +9,7 @@ import itertools
 from datetime import date, timedelta
 from typing import Any
 
-from fhir_mappings import ResourceIndex, build_facts
+from fhir_mappings import DEFAULT_PARAMETERS, DerivationParameters, ResourceIndex, build_facts
 from fhir_mappings.facts import PatientFacts
 from fhir_mappings.terminology import ICD10CM_SYSTEM, LOINC_SYSTEM, RXNORM_SYSTEM, SNOMED_SYSTEM
 
@@ -35,12 +35,13 @@ def patient(birth: str = "1960-01-15", gender: str = "male") -> Resource:
     return {"resourceType": "Patient", "id": PATIENT_ID, "gender": gender, "birthDate": birth}
 
 
-def facts_for(*resources: Any, evaluation_date: date = EVAL, with_patient: bool = True) -> PatientFacts:
+def facts_for(*resources: Any, evaluation_date: date = EVAL, with_patient: bool = True,
+              params: DerivationParameters = DEFAULT_PARAMETERS) -> PatientFacts:
     index = ResourceIndex(PATIENT_ID)
     if with_patient:
         index.add(patient())
     index.add_any(list(resources))
-    return build_facts(index, PATIENT_ID, evaluation_date)
+    return build_facts(index, PATIENT_ID, evaluation_date, params=params)
 
 
 # -- conditions ----------------------------------------------------------------------------------
