@@ -16,7 +16,16 @@ from fhir_mappings.exposures import merge_exposures, read_history
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
 from fhir_mappings.index import ResourceIndex
 from fhir_mappings.lines import build_lines
-from fhir_mappings.observations import ECOG, IGG, PLASMA_CELLS, ObservationReader
+from fhir_mappings.observations import (
+    ECOG,
+    FLC_KAPPA,
+    FLC_LAMBDA,
+    IGG,
+    PLASMA_CELLS,
+    SERUM_M_PROTEIN,
+    URINE_M_PROTEIN,
+    ObservationReader,
+)
 from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
 from fhir_mappings.patient_state import (
     body_size,
@@ -153,6 +162,8 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         bsa_m2=bsa,
         igg_mg_dl=reader.latest(IGG),  # any date: the IgG recency rule is the consumer's (igg_recent_days)
         circulating_plasma_cells_percent=plasma_cells,
+        response_measurements_on_file=any(reader.measurements(kind) for kind in
+                                          (SERUM_M_PROTEIN, URINE_M_PROTEIN, FLC_KAPPA, FLC_LAMBDA)),
         notes=tuple(dict.fromkeys(notes)),
     )
 

@@ -249,6 +249,9 @@ class PatientFacts:
     bsa_m2: float | None  # Mosteller, when height and weight are known
     igg_mg_dl: Measurement | None
     circulating_plasma_cells_percent: Measurement | None
+    # Any usable serum / urine M-protein or free light chain value (any date): without one, response
+    # and progression cannot be judged from the laboratory.
+    response_measurements_on_file: bool = False
 
     # What could not be used, for data-gap cards and the log (never patient identifiers)
     notes: tuple[DataNote, ...] = field(default=())

@@ -59,3 +59,10 @@ def test_unknown_parameter_is_refused():
     with pytest.raises(ValueError, match="refractory_windw_days"):
         DerivationParameters.from_mapping({"refractory_windw_days": 7})
     assert DerivationParameters.from_mapping({"high_risk_abnormalities": ["del17p"]}).high_risk_abnormalities == ("del17p",)
+
+
+def test_response_measurements_on_file():
+    from mapping_builders import serum_m_protein
+
+    assert not facts_for(myeloma(), disease_status(-10)).response_measurements_on_file
+    assert facts_for(myeloma(), serum_m_protein(1.2, "g/dL", -30)).response_measurements_on_file
