@@ -17,18 +17,11 @@ from typing import Any, Literal
 TOPIC_SYSTEM = "https://fhir.rrmm-cds.org/CodeSystem/card-topic"
 OVERRIDE_REASON_SYSTEM = "https://fhir.rrmm-cds.org/CodeSystem/override-reason"
 
-TOPICS: dict[str, str] = {
-    "treatment-recommendation": "Treatment recommendation",
-    "supportive-care": "Supportive care",
-    "salvage-transplant": "Salvage transplant",
-    "referral": "Referral",
-    "aggressive-disease": "Aggressive disease",
-    "relapse-workup": "Relapse work-up",
-    "data-gap": "Data gap",
-    "contraindication": "Contraindication",
-    "dose-adjustment": "Dose adjustment",
-    "regimen-intensity": "Regimen intensity",
-}
+# The card topics of the card contract (04 §1); their displays are knowledge-base texts.
+TOPICS = frozenset({
+    "treatment-recommendation", "supportive-care", "salvage-transplant", "referral", "aggressive-disease",
+    "relapse-workup", "data-gap", "contraindication", "dose-adjustment", "regimen-intensity",
+})
 
 INDICATORS = frozenset({"info", "warning", "critical"})
 SELECTION_BEHAVIORS = frozenset({"at-most-one", "any"})
@@ -206,6 +199,7 @@ def build_card(
     links: Sequence[Link] = (),
     override_reasons: Sequence[OverrideReason] = (),
     source_url: str | None = None,
+    topic_display: str | None = None,
 ) -> dict[str, Any]:
     """Build one CDS Hooks 2.0 card as a JSON-ready dict.
 
@@ -230,10 +224,10 @@ def build_card(
     if indicator in ("warning", "critical") and not override_reasons:
         raise ValueError(f"{indicator} cards need at least one override reason")
 
-    source: dict[str, Any] = {
-        "label": source_label,
-        "topic": {"system": TOPIC_SYSTEM, "code": topic, "display": TOPICS[topic]},
-    }
+    coding = {"system": TOPIC_SYSTEM, "code": topic}
+    if topic_display and topic_display.strip():
+        coding["display"] = topic_display
+    source: dict[str, Any] = {"label": source_label, "topic": coding}
     if source_url and source_url.strip():
         source["url"] = source_url
 

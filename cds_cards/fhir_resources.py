@@ -11,22 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from clinical_rules.decisions import Coding, Dose
+    from clinical_rules.kb import KnowledgeBase
 
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
-SNOMED_SYSTEM = "http://snomed.info/sct"
-DOSE_RATE_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/dose-rate-type"
-ROUTES: dict[str, tuple[str, str]] = {
-    "oral": ("26643006", "Oral route"),
-    "subcutaneous": ("34206005", "Subcutaneous route"),
-    "intravenous": ("47625008", "Intravenous route"),
-}
-UCUM_UNIT_TEXT = {"mg": "mg", "mg/m2": "mg/m2", "mg/kg": "mg/kg"}
+
+
+def route_concept(route: str, kb: KnowledgeBase) -> dict[str, Any]:
+    """The coded route of a suggested order (doses.yaml routes), with the route name as text."""
+    coding = kb.routes[route].coding
+    return {"coding": [{"system": coding.system, "code": coding.code, "display": coding.display}], "text": route}
 
 
 def medication_request(
     dose: Dose,
     patient_id: str,
+    kb: KnowledgeBase,
     *,
     note: str | None = None,
     reason: str | None = None,
@@ -38,7 +38,7 @@ def medication_request(
     as text; the dosage carries the text, the structured UCUM dose and the timing.
     """
     coding = [{"system": RXNORM_SYSTEM, "code": dose.rxnorm, "display": dose.drug}] if dose.rxnorm else []
-    route_code, route_display = ROUTES[dose.route]
+    ordered = kb.order_codings.dose_rate_ordered
     resource: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "status": "draft",
@@ -51,16 +51,13 @@ def medication_request(
                 "timing": {
                     "repeat": {"frequency": dose.frequency, "period": dose.period, "periodUnit": dose.period_unit}
                 },
-                "route": {
-                    "coding": [{"system": SNOMED_SYSTEM, "code": route_code, "display": route_display}],
-                    "text": dose.route,
-                },
+                "route": route_concept(dose.route, kb),
                 "doseAndRate": [
                     {
-                        "type": {"coding": [{"system": DOSE_RATE_TYPE_SYSTEM, "code": "ordered", "display": "Ordered"}]},
+                        "type": {"coding": [{"system": ordered.system, "code": ordered.code, "display": ordered.display}]},
                         "doseQuantity": {
                             "value": dose.value,
-                            "unit": UCUM_UNIT_TEXT[dose.unit],
+                            "unit": dose.unit,
                             "system": UCUM_SYSTEM,
                             "code": dose.unit,
                         },

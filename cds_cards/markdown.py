@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from clinical_rules.decisions import FactUsed
+    from clinical_rules.kb import KnowledgeBase
     from fhir_mappings.facts import Evidence
 
 _ESCAPE = str.maketrans({"*": r"\*", "_": r"\_", "`": r"\`", "[": r"\[", "]": r"\]", "<": "&lt;", ">": "&gt;"})
@@ -23,14 +24,15 @@ def evidence_ref(evidence: Evidence) -> str:
     return f"`{evidence.reference}`{when}{label}"
 
 
-def fact_line(fact: FactUsed, max_sources: int = 3) -> str:
-    line = f"- {escape(fact.label)}"
+def fact_line(fact: FactUsed, kb: KnowledgeBase, max_sources: int = 3) -> str:
+    line = f"- {escape(fact.label.text)}"
     if fact.evidence:
+        layout = kb.cards.layout
         distinct = _unique(fact.evidence)
         refs = [evidence_ref(e) for e in distinct[:max_sources]]
         more = len(distinct) - max_sources
-        suffix = f" (+{more} more)" if more > 0 else ""
-        line += f" (source: {'; '.join(refs)}{suffix})"
+        line += layout.fact_sources.render(references="; ".join(refs),
+                                           more=layout.more_sources.render(count=more) if more > 0 else "")
     return line
 
 

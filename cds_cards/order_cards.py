@@ -13,77 +13,81 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
-from cds_cards.fhir_resources import ROUTES, SNOMED_SYSTEM, UCUM_SYSTEM, medication_request, service_request
+from cds_cards.builder import Action, Suggestion
+from cds_cards.fhir_resources import UCUM_SYSTEM, medication_request, route_concept, service_request
 from cds_cards.markdown import escape, fact_line
-from cds_cards.provenance import split_rule_ids, with_provenance
+from cds_cards.patient_view.common import card
+from cds_cards.provenance import provenance_line
 from clinical_rules.decisions import Dose, SupportiveMeasure
 from clinical_rules.isolation import isolated
+from clinical_rules.kb import KnowledgeBase
 from clinical_rules.order_checks import DraftChange, Fix, OrderFinding
 from fhir_mappings.draft_orders import DraftOrder
 
 _DOSE_IN_TEXT = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(\s*)(mg)(?![A-Za-z/])", re.I)
 
 
-def render_findings(findings: Sequence[OrderFinding], patient_id: str, source_label: str) -> list[dict[str, Any]]:
+def render_findings(findings: Sequence[OrderFinding], patient_id: str, kb: KnowledgeBase) -> list[dict[str, Any]]:
     """The cards for these findings, in order. A finding whose card cannot be built is logged
-    (type only) and dropped; the other findings' cards are still given (issue 6)."""
+    (type only) and dropped; the other findings' cards are still given."""
     cards = []
     for finding in findings:
-        card = isolated(finding.check_id, lambda f=finding: render_finding(f, patient_id, source_label))
-        if card is not None:
-            cards.append(card)
+        built = isolated(finding.check_id, lambda f=finding: render_finding(f, patient_id, kb))
+        if built is not None:
+            cards.append(built)
     return cards
 
 
-def render_finding(finding: OrderFinding, patient_id: str, source_label: str) -> dict[str, Any]:
+def render_finding(finding: OrderFinding, patient_id: str, kb: KnowledgeBase) -> dict[str, Any]:
     behaviour = None
     if finding.fixes:
         behaviour = "at-most-one" if finding.alternatives or len(finding.fixes) == 1 else "any"
     # Under at-most-one only the first alternative is recommended (CDS Hooks: at most one may be).
     suggestions = [
-        _suggestion(fix, patient_id, recommended=behaviour == "any" or index == 0)
+        _suggestion(fix, patient_id, kb, recommended=behaviour == "any" or index == 0)
         for index, fix in enumerate(finding.fixes)
     ]
-    card = build_card(
-        summary=finding.summary,
+    return card(
+        kb,
+        summary=finding.summary.text,
         indicator=finding.indicator,
         topic=finding.topic,
-        source_label=source_label,
-        detail=finding_detail(finding),
+        source_label=kb.order_source_label,
+        detail=finding_detail(finding, kb),
+        provenance=finding.provenance,
         suggestions=suggestions,
         selection_behavior=behaviour,
-        links=[Link(label=label, url=url) for label, url in finding.links],
-        override_reasons=[OverrideReason(code=code, display=display) for code, display in finding.override_reasons],
+        links=finding.links,
+        override_reasons=finding.override_reasons,
     )
-    return with_provenance(card, split_rule_ids(finding.rule_id), finding.kb_version, finding.seeds)
 
 
 # -- suggestions -------------------------------------------------------------------------------
-def _suggestion(fix: Fix, patient_id: str, *, recommended: bool) -> Suggestion:
+def _suggestion(fix: Fix, patient_id: str, kb: KnowledgeBase, *, recommended: bool) -> Suggestion:
+    texts = kb.cards.order_card
     if fix.kind == "delete" and fix.draft is not None:
-        action = Action(type="delete", description=f"Remove the draft order {fix.draft.label}",
+        action = Action(type="delete", description=texts.delete.render(draft=fix.draft.label),
                         resource_id=fix.draft.reference)
     elif fix.kind == "update" and fix.draft is not None and fix.change is not None:
-        action = Action(type="update", description=fix.change.description or f"Correct {fix.draft.label}",
-                        resource=corrected_draft(fix.draft, fix.change))
+        action = Action(type="update", description=fix.change.description,
+                        resource=corrected_draft(fix.draft, fix.change, kb))
     elif fix.kind == "create" and fix.measure is not None:
-        action = Action(type="create", description=f"Order {fix.measure.label}",
-                        resource=_measure_resource(fix.measure, patient_id))
+        action = Action(type="create", description=texts.create.render(measure=fix.measure.label),
+                        resource=_measure_resource(fix.measure, patient_id, kb))
     else:
         raise ValueError(f"incomplete {fix.kind} fix")
     return Suggestion(label=fix.label, actions=(action,), is_recommended=recommended)
 
 
-def _measure_resource(measure: SupportiveMeasure, patient_id: str) -> dict[str, Any]:
+def _measure_resource(measure: SupportiveMeasure, patient_id: str, kb: KnowledgeBase) -> dict[str, Any]:
     if measure.kind == "medication" and measure.dose is not None:
-        return medication_request(measure.dose, patient_id)
+        return medication_request(measure.dose, patient_id, kb)
     if measure.kind == "service" and measure.service is not None:
-        return service_request(measure.service, patient_id, reason=measure.reason)
+        return service_request(measure.service, patient_id, reason=measure.reason.text)
     raise ValueError(f"supportive measure {measure.id} has nothing to order")
 
 
-def corrected_draft(draft: DraftOrder, change: DraftChange) -> dict[str, Any]:
+def corrected_draft(draft: DraftOrder, change: DraftChange, kb: KnowledgeBase) -> dict[str, Any]:
     """The whole draft with the change applied to its first dosage instruction: structured dose,
     timing and route *and* the text, so the two never disagree. Everything else is kept."""
     resource = copy.deepcopy(draft.resource)
@@ -99,10 +103,7 @@ def corrected_draft(draft: DraftOrder, change: DraftChange) -> dict[str, Any]:
     if route is None and change.dose is not None and not change.amount_only and change.dose.route != draft.route:
         route = change.dose.route
     if route is not None:
-        code, display = ROUTES[route]
-        dosage["route"] = {"coding": [{"system": SNOMED_SYSTEM, "code": code, "display": display}], "text": route}
-        if change.route is not None and change.dose is None:
-            dosage["text"] = _retext_route(dosage.get("text"), route)
+        dosage["route"] = route_concept(route, kb)
     resource["dosageInstruction"] = [dosage, *dosages[1:]]
     return resource
 
@@ -143,31 +144,24 @@ def _timing(existing: Any, dose: Dose) -> dict[str, Any]:
     return timing
 
 
-def _retext_route(text: Any, route: str) -> str:
-    if not isinstance(text, str) or not text:
-        return route
-    replaced = re.sub(r"\b(intravenous(ly)?|IV( push)?)\b", "subcutaneously" if route == "subcutaneous" else route,
-                      text, flags=re.I)
-    return replaced if replaced != text else f"{text} ({route})"
-
-
 # -- detail ------------------------------------------------------------------------------------
-def finding_detail(finding: OrderFinding) -> str:
-    lines = [f"**{finding.check_id} — {finding.title}**", ""]
+def finding_detail(finding: OrderFinding, kb: KnowledgeBase) -> str:
+    texts = kb.cards.order_card
+    lines = [texts.heading.render(check=finding.check_id, title=finding.title.text), ""]
     if finding.drafts:
-        lines += ["Drafted: " + "; ".join(_draft_line(d) for d in finding.drafts), ""]
-    lines += [f"- {escape(reason)}" for reason in finding.reasons]
+        lines += [texts.drafted.render(drafts="; ".join(_draft_line(d, kb) for d in finding.drafts)), ""]
+    lines += [f"- {escape(reason.text)}" for reason in finding.reasons]
     if finding.facts_used:
-        lines += ["", "Facts used:", *(fact_line(fact) for fact in finding.facts_used)]
-    # The provenance line the audit trail reads (cds_service/observability/audit.py).
-    lines += ["", f"Rules {finding.rule_id} · KB {finding.kb_version} · sources: {', '.join(finding.seeds)}"]
+        lines += ["", texts.facts_used.render(), *(fact_line(fact, kb) for fact in finding.facts_used)]
+    lines += ["", provenance_line(finding.provenance, kb)]
     return "\n".join(lines)
 
 
-def _draft_line(draft: DraftOrder) -> str:
+def _draft_line(draft: DraftOrder, kb: KnowledgeBase) -> str:
     parts = [f"`{draft.reference}` {escape(draft.label)}"]
     if draft.dose is not None:
-        parts.append(f"{draft.dose.value:g} {draft.dose.unit}" + (" (from text)" if draft.dose.source == "text" else ""))
+        from_text = f" {kb.cards.order_card.from_text.render()}" if draft.dose.source == "text" else ""
+        parts.append(f"{draft.dose.value:g} {draft.dose.unit}{from_text}")
     if draft.route is not None:
         parts.append(draft.route)
     return ", ".join(parts)

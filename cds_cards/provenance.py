@@ -1,34 +1,40 @@
-"""Machine-readable provenance on every card (CDS Hooks 2.0 card ``extension``).
-
-The detail's last line already says "Rule … · KB … · Sources: …" for people; this puts the same
-facts where software can read them without parsing Markdown:
+"""Provenance on every card, from the one model (``clinical_rules.decisions.Provenance``): the
+line closing the detail for people, and the CDS Hooks card ``extension`` for software (the audit
+trail reads it):
 
     "extension": {"org.rrmm-cds.provenance": {"ruleIds": ["R3", "H1"], "kbVersion": "2026.1",
                                               "seeds": ["S0", "S4"], "sources": ["label"]}}
 
-``ruleIds`` and ``kbVersion`` are the key names the audit trail reads first
-(``cds_service.observability.audit``). ``seeds`` holds the seed documents (S0–S4); other sources
-(drug labels, consensus, regimen publications) go to ``sources``. Keys with nothing to say are
-left out: a response never carries an empty array.
+``seeds`` holds the seed documents (sources of kind ``seed`` in manifest.yaml); other sources (drug
+labels, consensus, regimen publications) go to ``sources``. Keys with nothing to say are left out:
+a response never carries an empty array.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from cds_cards.markdown import escape
+
+if TYPE_CHECKING:
+    from clinical_rules.decisions import Provenance
+    from clinical_rules.kb import KnowledgeBase
 
 PROVENANCE_KEY = "org.rrmm-cds.provenance"
 
 
-def provenance(rule_ids: Iterable[str], kb_version: str, sources: Iterable[str]) -> dict[str, Any]:
-    """The extension object: rule ids in first-seen order, seeds S0–S4 sorted, other sources sorted."""
-    rules = [r.strip() for r in dict.fromkeys(rule_ids) if r and r.strip()]
-    unique_sources = {s for s in sources if s}
-    seeds = sorted(s for s in unique_sources if _is_seed(s))
-    others = sorted(s for s in unique_sources if not _is_seed(s))
-    body: dict[str, Any] = {"kbVersion": kb_version}
-    if rules:
-        body["ruleIds"] = rules
+def ordered_sources(provenance: Provenance, kb: KnowledgeBase) -> tuple[list[str], list[str]]:
+    """(seeds, other sources), each sorted; unknown ids count as other sources."""
+    seeds = sorted(s for s in set(provenance.sources) if s in kb.sources and kb.sources[s].kind == "seed")
+    others = sorted(set(provenance.sources) - set(seeds))
+    return seeds, others
+
+
+def extension(provenance: Provenance, kb: KnowledgeBase) -> dict[str, Any]:
+    seeds, others = ordered_sources(provenance, kb)
+    body: dict[str, Any] = {"kbVersion": provenance.kb_version}
+    if provenance.rule_ids:
+        body["ruleIds"] = list(provenance.rule_ids)
     if seeds:
         body["seeds"] = seeds
     if others:
@@ -36,18 +42,16 @@ def provenance(rule_ids: Iterable[str], kb_version: str, sources: Iterable[str])
     return {PROVENANCE_KEY: body}
 
 
-def with_provenance(
-    card: dict[str, Any], rule_ids: Iterable[str], kb_version: str, sources: Iterable[str]
-) -> dict[str, Any]:
+def provenance_line(provenance: Provenance, kb: KnowledgeBase) -> str:
+    """"*Rule R3, H1 · KB 2026.1 · Sources: S0: …; label: …*" (cards.yaml layout.provenance)."""
+    layout = kb.cards.layout
+    seeds, others = ordered_sources(provenance, kb)
+    cited = "; ".join(layout.provenance_source.render(id=s, title=escape(kb.sources[s].title)) if s in kb.sources
+                      else s for s in (*seeds, *others))
+    return layout.provenance.render(rules=", ".join(provenance.rule_ids), version=provenance.kb_version, sources=cited)
+
+
+def with_provenance(card: dict[str, Any], provenance: Provenance, kb: KnowledgeBase) -> dict[str, Any]:
     """``card`` with its provenance extension (the card dict is returned, updated in place)."""
-    card["extension"] = provenance(rule_ids, kb_version, sources)
+    card["extension"] = extension(provenance, kb)
     return card
-
-
-def split_rule_ids(text: str) -> list[str]:
-    """"O3, VTE-PROPHYLAXIS" -> ["O3", "VTE-PROPHYLAXIS"] (the detail line's comma-joined form)."""
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _is_seed(source: str) -> bool:
-    return len(source) == 2 and source[0] == "S" and source[1].isdigit()

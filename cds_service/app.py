@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cds_service import schemas
 from cds_service.config import Settings
-from cds_service.errors import CdsHttpError, operation_outcome
+from cds_service.errors import CdsHttpError, issue_code, operation_outcome
 from cds_service.logging_json import configure_logging
 from cds_service.observability import init_observability, record_feedback
 from cds_service.observability.audit import record_hook_response
@@ -284,7 +284,7 @@ def _register_error_handlers(app: Flask) -> None:
         if status >= 500:
             status = 503
         response = json_response(
-            operation_outcome(exc.name or "request refused", code=_issue_code(status)), status=status
+            operation_outcome(exc.name or "request refused", code=issue_code(status)), status=status
         )
         valid_methods = getattr(exc, "valid_methods", None)
         if status == 405 and valid_methods:
@@ -299,17 +299,6 @@ def _register_error_handlers(app: Flask) -> None:
             operation_outcome("the service cannot answer right now; try again", code="transient"), status=503
         )
 
-
-def _issue_code(status: int) -> str:
-    return {
-        400: "invalid",
-        401: "login",
-        403: "forbidden",
-        404: "not-found",
-        405: "not-supported",
-        413: "too-costly",
-        415: "not-supported",
-    }.get(status, "processing")
 
 
 def json_response(document: Any, status: int = 200) -> Response:

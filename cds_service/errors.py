@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-# HTTP status -> the OperationOutcome issue type (FHIR issue-type value set) used by default.
-_DEFAULT_ISSUE_CODE: dict[int, str] = {
+# HTTP status -> the OperationOutcome issue type (FHIR issue-type value set): the one table, for
+# refusals of the service's own and the HTTP layer's alike.
+ISSUE_CODES: dict[int, str] = {
     400: "invalid",
+    401: "login",
+    403: "forbidden",
     404: "not-found",
     405: "not-supported",
     412: "incomplete",
     413: "too-costly",
     415: "not-supported",
 }
+
+
+def issue_code(status: int) -> str:
+    return ISSUE_CODES.get(status, "processing")
 MAX_DIAGNOSTICS_CHARS = 500
 
 
@@ -24,7 +31,7 @@ class CdsHttpError(Exception):
         super().__init__(messages[0] if messages else str(status))
         self.status = status
         self.messages = messages or ["request refused"]
-        self.code = code or _DEFAULT_ISSUE_CODE.get(status, "processing")
+        self.code = code or issue_code(status)
 
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.messages, code=self.code)

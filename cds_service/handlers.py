@@ -1,32 +1,34 @@
 """The seam between the HTTP/pipeline layer and the clinical rooms.
 
 ``cds_service.pipeline`` builds one :class:`HookContext` per hook call and calls exactly one of
-the two functions below. Their bodies belong to the clinical engineers:
+:func:`patient_view_cards` (``rrmm-relapse-guidance``) or :func:`order_cards`
+(``rrmm-order-select``, ``rrmm-order-sign``). Contract for both:
 
-- :func:`patient_view_cards` (engineer C): ``rrmm-relapse-guidance`` (patient-view);
-- :func:`order_cards` (engineer D): ``rrmm-order-select`` and ``rrmm-order-sign``.
-
-Contract for both:
 - read patient data only from ``ctx.index`` (a de-duplicated ``fhir_mappings.index.ResourceIndex``
   of the context patient) and order data from ``ctx.context`` (the hook's ``context`` object
   as sent: ``draftOrders``, ``selections``; shapes are *not* guaranteed, read leniently);
 - use ``ctx.evaluation_date`` as "today"; never read the wall clock;
-- return a list of card dicts built with ``cds_cards.builder.build_card`` (JSON-ready, no nulls);
-- raising is allowed but wasteful: the pipeline logs the exception type (no patient data) and
-  answers ``{"cards": []}``. Cards are validated against the response schema before they are
-  sent; an invalid card is dropped and logged, never sent.
+- derive the facts with the knowledge base's drug catalogue and derivation parameters, so the
+  values a clinician reads in the knowledge base are the values in force;
+- return a list of card dicts (JSON-ready, no nulls); raising is allowed but wasteful: the
+  pipeline logs the exception type (no patient data) and answers ``{"cards": []}``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from cds_cards.patient_view import render
-from clinical_rules.kb import load_knowledge_base
-from clinical_rules.relapse import decide
+from cds_cards.order_cards import render_findings
+from cds_cards.patient_view import PatientView, patient_view
+from clinical_rules.decisions import ReportedGap
+from clinical_rules.kb import KnowledgeBase, load_knowledge_base
+from clinical_rules.order_checks import check_orders
 from fhir_mappings import build_facts
+from fhir_mappings.draft_orders import DraftOrder, read_draft_orders
+from fhir_mappings.facts import PatientFacts
 from fhir_mappings.index import ResourceIndex
 
 
@@ -40,30 +42,55 @@ class HookContext:
     evaluation_date: date  # the wall-clock date read once per request by the pipeline
     index: ResourceIndex
     context: dict[str, Any] = field(default_factory=dict)  # the request's hook context, as sent
-    kb: Any = None  # clinical_rules.kb.KnowledgeBase, loaded once at start-up by pipeline.build_pipeline
+    kb: KnowledgeBase | None = None  # loaded once at start-up by pipeline.build_pipeline
+    # What the caller could not fetch or read (e.g. a FHIR search that failed): data-gap items.
+    reported_gaps: tuple[ReportedGap, ...] = ()
+
+    @property
+    def knowledge_base(self) -> KnowledgeBase:
+        return self.kb if self.kb is not None else load_knowledge_base()
+
+
+def facts_for(ctx: HookContext) -> PatientFacts:
+    kb = ctx.knowledge_base
+    return build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date, catalog=kb.catalog,
+                       params=kb.derivation_parameters)
+
+
+def patient_view_result(ctx: HookContext) -> PatientView:
+    """The patient-view decision (its structured trace) and cards."""
+    return patient_view(facts_for(ctx), ctx.knowledge_base, reported=ctx.reported_gaps)
 
 
 def patient_view_cards(ctx: HookContext) -> list[dict[str, Any]]:
     """Cards for patient-view (relapse guidance): facts -> relapse decision -> cards."""
-    kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
-    facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
-    return render(decide(facts, kb), facts, kb)
+    return patient_view_result(ctx).cards
 
 
 def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
     """Cards for order-select / order-sign: drafted orders + facts -> order checks O1–O12 and the
     03 §4 triggers -> one card per finding. order-select judges only ``context.selections``
     (the rest of the draft is context); order-sign judges the whole draft."""
-    from cds_cards.order_cards import render_findings
-    from clinical_rules.kb import load_knowledge_base
-    from clinical_rules.order_checks import check_orders, selected_drafts
-    from fhir_mappings import build_facts
-    from fhir_mappings.draft_orders import read_draft_orders
-
-    drafts = read_draft_orders(ctx.context.get("draftOrders"), index=ctx.index, patient_id=ctx.patient_id)
+    kb = ctx.knowledge_base
+    drafts = read_draft_orders(ctx.context.get("draftOrders"), catalog=kb.catalog, index=ctx.index,
+                               patient_id=ctx.patient_id)
     judged = selected_drafts(drafts, ctx.context.get("selections")) if ctx.hook == "order-select" else drafts
     if not judged:
         return []
-    kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
-    facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
-    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.order_source_label)
+    facts = facts_for(ctx)
+    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb)
+
+
+def selected_drafts(drafts: Sequence[DraftOrder], selections: Any) -> tuple[DraftOrder, ...]:
+    """The drafts ``context.selections`` names ("MedicationRequest/<id>", absolute URLs allowed).
+    Selections absent or unreadable: every draft (judging more is the safe side)."""
+    if not isinstance(selections, list) or not any(isinstance(s, str) and s for s in selections):
+        return tuple(drafts)
+    wanted: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, str) and selection:
+            parts = [p for p in selection.split("/") if p]
+            if len(parts) >= 2 and parts[-2] != "MedicationRequest":
+                continue
+            wanted.add(parts[-1])
+    return tuple(d for d in drafts if d.resource_id in wanted)

@@ -1,7 +1,7 @@
-"""Failure isolation between independent card families (issue 6).
+"""Failure isolation between independent card families and order checks.
 
-"A failing rule yields a logged error and no card from that rule, never a 500 and never a wrong
-card." Each independent family (treatment with its supportive care, salvage transplant, referral,
+A failing rule yields a logged error and no card from that rule, never a 500 and never a wrong
+card. Each independent family (treatment with its supportive care, salvage transplant, referral,
 aggressive disease, work-up, data gaps; each order check) runs through :func:`isolated`: an
 exception is logged with the family name and the exception *type* only — messages and tracebacks
 may quote patient data — and the family yields nothing while the others are still given.

@@ -1,207 +1,291 @@
-"""The knowledge base: YAML files in ``clinical_rules/kb/``, merged, schema-validated, cached.
+"""The knowledge base: the YAML files of ``clinical_rules/kb/``, typed, cross-checked, loaded once.
 
-The YAML is the clinician-reviewable source of truth (regimens, doses, rules' parameters,
-supportive care, card texts, decision log). :func:`load_knowledge_base` reads it once per path,
-checks it against ``kb/schema.json`` and against itself (every regimen, drug and service a rule
-names must exist) and raises :class:`KnowledgeBaseError` with every problem listed otherwise.
+The YAML is the clinician-reviewable source of truth (regimens, doses, rules' parameters, the
+derivation windows, supportive care, every card text, the decision log). :func:`load_knowledge_base`
+reads it once per directory into the models of :mod:`clinical_rules.kbmodel`, checks every cross
+reference, and raises :class:`KnowledgeBaseError` listing each problem by file, entry and field
+("rules.yaml: R3.when: unknown fact 'anti_cd38_exposd'") otherwise.
+
+The drug catalogue is the project terminology (``fhir_mappings/data/drugs.json``) plus the
+knowledge base's ``drug_additions``; it is built here once and handed to the mapping
+(``build_facts(catalog=kb.catalog)``), which never imports the rules.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
+from clinical_rules.kbmodel import coverage
+from clinical_rules.kbmodel.cards import CardTexts
+from clinical_rules.kbmodel.common import Coding
+from clinical_rules.kbmodel.crossref import already_catalogued, never_suggested, suggestable
+from clinical_rules.kbmodel.crossref import problems as cross_reference_problems
+from clinical_rules.kbmodel.data_gaps import DataGaps
+from clinical_rules.kbmodel.derivation import to_parameters
+from clinical_rules.kbmodel.document import KnowledgeBaseDocument
+from clinical_rules.kbmodel.doses import DoseTexts, DrugDose, OrderCodings, RouteTerms, TimingTexts
+from clinical_rules.kbmodel.facts import FactTexts
+from clinical_rules.kbmodel.loading import DocumentError, read_files, report, validate
+from clinical_rules.kbmodel.manifest import DecisionLogEntry, Source
+from clinical_rules.kbmodel.orders import Link, OrderChecks, OrderTexts
+from clinical_rules.kbmodel.regimens import Regimen
+from clinical_rules.kbmodel.rules import (
+    CardRule,
+    HardRules,
+    Modifiers,
+    Population,
+    Referral,
+    RelapseWorkup,
+    Row,
+    SalvageTransplant,
+)
+from clinical_rules.kbmodel.supportive import SupportiveNeed, SupportiveTexts
+from fhir_mappings.parameters import DerivationParameters
+from fhir_mappings.terminology import DrugCatalog
 
 KB_DIR = Path(__file__).resolve().parent / "kb"
-SCHEMA_FILE = "schema.json"
 
 
 class KnowledgeBaseError(ValueError):
-    """The knowledge base cannot be used; the message says which file and field is wrong."""
+    """The knowledge base cannot be used; the message says which file, entry and field is wrong."""
 
 
 @dataclass(frozen=True, eq=False)
 class KnowledgeBase:
-    """Read-only view of the merged knowledge base. ``data`` is the validated document."""
+    """The loaded knowledge base: the typed document and what is derived from it once."""
 
-    data: dict[str, Any]
+    document: KnowledgeBaseDocument
     directory: Path
+    catalog: DrugCatalog
+    parameters: DerivationParameters
+    decisions: Mapping[str, DecisionLogEntry]
+    renally_dosed: frozenset[str]  # drugs whose dose has renal bands
+    suggestable: frozenset[str]  # regimens some row lists
 
+    # -- sections (the document's, by their YAML name) ----------------------------------------
     @property
     def version(self) -> str:
-        return self.data["version"]
+        return self.document.version
 
     @property
-    def drugs(self) -> dict[str, dict[str, Any]]:
-        return self.data["drugs"]
+    def sources(self) -> Mapping[str, Source]:
+        return self.document.sources
 
     @property
-    def regimens(self) -> dict[str, dict[str, Any]]:
-        return self.data["regimens"]
+    def regimens(self) -> Mapping[str, Regimen]:
+        return self.document.regimens
 
     @property
-    def doses(self) -> dict[str, dict[str, Any]]:
-        return self.data["doses"]
+    def hard_rules(self) -> HardRules:
+        return self.document.hard_rules
 
     @property
-    def rows(self) -> list[dict[str, Any]]:
-        return self.data["rows"]
+    def populations(self) -> Mapping[str, Population]:
+        return self.document.populations
 
     @property
-    def hard_rules(self) -> dict[str, Any]:
-        return self.data["hard_rules"]
+    def modifiers(self) -> Modifiers:
+        return self.document.modifiers
 
     @property
-    def modifiers(self) -> dict[str, Any]:
-        return self.data["modifiers"]
+    def rows(self) -> tuple[Row, ...]:
+        return self.document.rows
 
     @property
-    def supportive_care(self) -> list[dict[str, Any]]:
-        return self.data["supportive_care"]
+    def salvage_transplant(self) -> SalvageTransplant:
+        return self.document.salvage_transplant
 
     @property
-    def services(self) -> dict[str, dict[str, str]]:
-        return self.data["services"]
+    def referral(self) -> Referral:
+        return self.document.referral
 
     @property
-    def cards(self) -> dict[str, Any]:
-        return self.data["cards"]
+    def aggressive_disease(self) -> CardRule:
+        return self.document.aggressive_disease
 
     @property
-    def decision_log(self) -> list[dict[str, str]]:
-        return self.data["decision_log"]
+    def relapse_workup(self) -> RelapseWorkup:
+        return self.document.relapse_workup
 
     @property
+    def doses(self) -> Mapping[str, DrugDose]:
+        return self.document.doses
+
+    @property
+    def dose_texts(self) -> DoseTexts:
+        return self.document.dose_texts
+
+    @property
+    def routes(self) -> Mapping[str, RouteTerms]:
+        return self.document.routes
+
+    @property
+    def units(self) -> Mapping[str, str]:
+        return self.document.units
+
+    @property
+    def timing_texts(self) -> TimingTexts:
+        return self.document.timing_texts
+
+    @property
+    def order_codings(self) -> OrderCodings:
+        return self.document.order_codings
+
+    @property
+    def supportive_care(self) -> Mapping[str, SupportiveNeed]:
+        return self.document.supportive_care
+
+    @property
+    def services(self) -> Mapping[str, Coding]:
+        return self.document.services
+
+    @property
+    def supportive_texts(self) -> SupportiveTexts:
+        return self.document.supportive_texts
+
+    @property
+    def order_checks(self) -> OrderChecks:
+        return self.document.order_checks
+
+    @property
+    def order_texts(self) -> OrderTexts:
+        return self.document.order_texts
+
+    @property
+    def override_reasons(self) -> Mapping[str, str]:
+        return self.document.override_reasons
+
+    @property
+    def links(self) -> Mapping[str, Link]:
+        return self.document.links
+
+    @property
+    def cards(self) -> CardTexts:
+        return self.document.cards
+
+    @property
+    def data_gaps(self) -> DataGaps:
+        return self.document.data_gaps
+
+    @property
+    def facts(self) -> FactTexts:
+        """The wording of every fact (facts.yaml ``fact_texts``)."""
+        return self.document.fact_texts
+
+    @property
+    def derivation_parameters(self) -> DerivationParameters:
+        """The derivation windows and thresholds in force, for ``build_facts(params=...)``."""
+        if coverage.ACTIVE is not None:
+            return _RecordedParameters(self.parameters, self.document.derivation_parameters.kb_path)  # type: ignore[return-value]
+        return self.parameters
+
+    @cached_property
     def source_label(self) -> str:
         """``source.label`` of the patient-view (relapse guidance) cards."""
-        return self.cards["source_label"].format(version=self.version)
+        return self.document.cards.source_label.render(version=self.version)
 
-    @property
+    @cached_property
     def order_source_label(self) -> str:
         """``source.label`` of the order-select / order-sign cards."""
-        return self.cards["order_source_label"].format(version=self.version)
+        return self.document.cards.order_source_label.render(version=self.version)
 
-    def row(self, row_id: str) -> dict[str, Any]:
-        for row in self.rows:
-            if row["id"] == row_id:
+    # -- lookups -------------------------------------------------------------------------------
+    def row(self, row_id: str) -> Row:
+        for row in self.document.rows:
+            if row.id == row_id:
                 return row
         raise KeyError(row_id)
 
     def classes_of(self, drug: str) -> tuple[str, ...]:
-        entry = self.drugs.get(drug)
-        return tuple(entry["classes"]) if entry else ()
+        return self.catalog.get(drug).classes if drug in self.catalog else ()
 
     def rxnorm_of(self, drug: str) -> str | None:
-        entry = self.drugs.get(drug)
-        return entry["rxnorm"] if entry else None
+        return self.catalog.get(drug).rxnorm if drug in self.catalog else None
+
+    def class_members(self, drug_class: str) -> tuple[str, ...]:
+        return tuple(d.generic for d in self.catalog.by_class(drug_class))
 
     def regimen_label(self, regimen_id: str) -> str:
         """"DRd — daratumumab, lenalidomide, dexamethasone"."""
-        return f"{regimen_id} — {', '.join(self.regimens[regimen_id]['drugs'])}"
+        drugs = ", ".join(self.document.regimens[regimen_id].drugs)
+        return self.document.cards.treatment.regimen_label.render(regimen=regimen_id, drugs=drugs)
+
+
+class _RecordedParameters:
+    """The derivation parameters as the coverage check hands them to the mapping: every field the
+    mapping reads is recorded against derivation.yaml."""
+
+    def __init__(self, parameters: DerivationParameters, path: str) -> None:
+        self._parameters = parameters
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "days":
+            return self._days
+        self._note(name)
+        return getattr(self._parameters, name)
+
+    def _days(self, name: str) -> Any:
+        self._note(name)
+        return self._parameters.days(name)
+
+    def _note(self, name: str) -> None:
+        if coverage.ACTIVE is not None:
+            coverage.ACTIVE.note(self._path, name)
 
 
 def load_knowledge_base(directory: Path | str | None = None) -> KnowledgeBase:
     """Load, validate and cache the knowledge base (the package's own unless ``directory``)."""
-    return _load(Path(directory).resolve() if directory is not None else KB_DIR)
+    return _cached(Path(directory).resolve() if directory is not None else KB_DIR)
 
 
 @lru_cache(maxsize=8)
-def _load(directory: Path) -> KnowledgeBase:
-    document = _merge_yaml(directory)
-    schema = _read_schema(directory)
-    problems = [_describe(error) for error in _schema_errors(document, schema)]
-    if not problems:
-        problems = _consistency_problems(document)
+def _cached(directory: Path) -> KnowledgeBase:
+    return build_knowledge_base(directory)
+
+
+def build_knowledge_base(directory: Path) -> KnowledgeBase:
+    """Load the knowledge base of ``directory`` afresh (no cache)."""
+    try:
+        document = validate(read_files(directory))
+        catalog = _catalogue(document)
+    except DocumentError as exc:
+        raise _error(directory, exc.problems) from None
+    problems = [*cross_reference_problems(document, catalog), *never_suggested(document)]
     if problems:
-        listing = "\n".join(f"  - {p}" for p in problems)
-        raise KnowledgeBaseError(f"invalid knowledge base in {directory}:\n{listing}")
-    return KnowledgeBase(data=document, directory=directory)
+        raise _error(directory, problems)
+    with coverage.unrecorded():
+        parameters = to_parameters(document.derivation_parameters)
+        decisions = {entry.id: entry for entry in document.decision_log}
+    return KnowledgeBase(
+        document=document,
+        directory=directory,
+        catalog=catalog,
+        parameters=parameters,
+        decisions=decisions,
+        renally_dosed=frozenset(drug for drug, dose in document.doses.items() if dose.renal),
+        suggestable=suggestable(document),
+    )
 
 
-def _merge_yaml(directory: Path) -> dict[str, Any]:
-    if not directory.is_dir():
-        raise KnowledgeBaseError(f"knowledge base directory not found: {directory}")
-    merged: dict[str, Any] = {}
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
-        raise KnowledgeBaseError(f"no knowledge-base YAML files in {directory}")
-    for path in files:
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise KnowledgeBaseError(f"{path.name}: not valid YAML: {exc}") from exc
-        if not isinstance(content, dict):
-            raise KnowledgeBaseError(f"{path.name}: expected a mapping of top-level keys")
-        for key, value in content.items():
-            if key in merged:
-                raise KnowledgeBaseError(f"{path.name}: top-level key {key!r} is defined in two files")
-            merged[key] = value
-    return merged
+def _catalogue(document: KnowledgeBaseDocument) -> DrugCatalog:
+    base = DrugCatalog.default()
+    if not document.drug_additions:
+        return base
+    rows = [
+        {"generic": a.generic, "rxnorm": a.rxnorm, "brands": [{"name": b.name, "rxnorm": b.rxnorm} for b in a.brands],
+         "synonyms": list(a.synonyms), "classes": list(a.classes), "role": a.role}
+        for a in document.drug_additions
+    ]
+    known = [a.generic for a in document.drug_additions if a.generic in base]
+    if known:
+        raise DocumentError(already_catalogued(known))
+    return DrugCatalog([*base, *DrugCatalog.from_json({"drugs": rows})])
 
 
-def _read_schema(directory: Path) -> dict[str, Any]:
-    # A KB directory may bring its own schema (a later KB layer); otherwise the package's applies.
-    path = directory / SCHEMA_FILE if (directory / SCHEMA_FILE).is_file() else KB_DIR / SCHEMA_FILE
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _schema_errors(document: dict[str, Any], schema: dict[str, Any]) -> list[jsonschema.ValidationError]:
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    return sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
-    return f"{where}: {error.message}"
-
-
-def _consistency_problems(doc: dict[str, Any]) -> list[str]:
-    """Cross-references the schema cannot express: every name a rule uses must be defined."""
-    problems: list[str] = []
-    drugs, regimens, doses = doc["drugs"], doc["regimens"], doc["doses"]
-    row_ids = {row["id"] for row in doc["rows"]}
-    for regimen_id, regimen in regimens.items():
-        for drug in regimen["drugs"]:
-            if drug not in drugs:
-                problems.append(f"regimens/{regimen_id}: drug {drug!r} is not in drugs")
-            if drug not in doses:
-                problems.append(f"regimens/{regimen_id}: no dose for {drug!r} in doses")
-    for drug, entry in doses.items():
-        if drug not in drugs:
-            problems.append(f"doses/{drug}: drug is not in drugs")
-        for regimen_id in entry.get("regimens", {}):
-            if regimen_id not in regimens:
-                problems.append(f"doses/{drug}/regimens: unknown regimen {regimen_id!r}")
-    for row in doc["rows"]:
-        for key in ("list", "frail_list"):
-            for regimen_id in row.get(key, []):
-                if regimen_id not in regimens:
-                    problems.append(f"rows/{row['id']}/{key}: unknown regimen {regimen_id!r}")
-        for target in row.get("lists_of", {}).values():
-            if target not in row_ids:
-                problems.append(f"rows/{row['id']}/lists_of: unknown row {target!r}")
-    for need in doc["supportive_care"]:
-        for drug in need.get("options", []) + need.get("prior_vte_options", []):
-            if drug not in doses:
-                problems.append(f"supportive_care/{need['group']}: no dose for option {drug!r}")
-        for service in need.get("services", []):
-            if service not in doc["services"]:
-                problems.append(f"supportive_care/{need['group']}: unknown service {service!r}")
-        for regimen_id in need.get("trigger_regimens", []):
-            if regimen_id not in regimens:
-                problems.append(f"supportive_care/{need['group']}: unknown regimen {regimen_id!r}")
-    catalogue = doc.get("override_reasons", {})
-    for kind, codes in doc["cards"]["override_reasons"].items():
-        for code in codes:
-            if code not in catalogue:
-                problems.append(f"cards/override_reasons/{kind}: {code!r} is not in override_reasons")
-    withdrawn = set(doc["hard_rules"]["withdrawn"])
-    for regimen_id, regimen in regimens.items():
-        if withdrawn & set(regimen["drugs"]):
-            problems.append(f"regimens/{regimen_id}: contains a withdrawn product (H6)")
-    return problems
+def _error(directory: Path, problems: list[str]) -> KnowledgeBaseError:
+    return KnowledgeBaseError(report(directory, problems))

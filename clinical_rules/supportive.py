@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from clinical_rules.decisions import Coding, SupportiveMeasure
+from clinical_rules.decisions import Coding, SupportiveMeasure, say
 from clinical_rules.doses import starting_dose
 from clinical_rules.kb import KnowledgeBase
+from clinical_rules.kbmodel.supportive import SupportiveNeed
 
 if TYPE_CHECKING:
     from fhir_mappings.facts import PatientFacts
@@ -33,8 +34,7 @@ def supportive_measures(
     """Every supportive measure ``drugs`` call for that the patient does not already have.
 
     ``already_planned_classes`` are the classes of drugs drafted beside, as the terminology
-    recognised them: the knowledge base names only the drugs it suggests, so a drafted
-    rivaroxaban or granisetron is known as covering VTE prophylaxis / antiemesis only this way.
+    recognised them (a drafted rivaroxaban or granisetron covers VTE prophylaxis / antiemesis).
     """
     drug_set = frozenset(drugs)
     planned = frozenset(already_planned)
@@ -43,81 +43,77 @@ def supportive_measures(
         facts.current_classes() | {c for d in planned for c in kb.classes_of(d)} | frozenset(already_planned_classes)
     )
     measures: list[SupportiveMeasure] = []
-    for need in kb.supportive_care:
+    for name, need in kb.supportive_care.items():
         triggers = _triggering_drugs(need, drug_set, kb)
-        if not triggers or not _indicated(need, facts):
+        if not triggers or not _indicated(need, facts, kb):
             continue
-        if set(need.get("covered_by_classes", ())) & taken_classes:
+        if set(need.covered_by_classes) & taken_classes:
             continue
-        measures.extend(_measures_for(need, triggers, facts, kb, taken_drugs))
+        measures.extend(_measures_for(name, need, triggers, facts, kb, taken_drugs))
     return tuple(measures)
 
 
-def _triggering_drugs(need: dict[str, Any], drugs: frozenset[str], kb: KnowledgeBase) -> tuple[str, ...]:
-    classes = set(need.get("trigger_classes", ()))
-    named = set(need.get("trigger_drugs", ()))
+def _triggering_drugs(need: SupportiveNeed, drugs: frozenset[str], kb: KnowledgeBase) -> tuple[str, ...]:
+    classes = set(need.trigger_classes)
+    named = set(need.trigger_drugs)
     triggers = {d for d in drugs if d in named or classes & set(kb.classes_of(d))}
-    for regimen_id in need.get("trigger_regimens", ()):
-        regimen_drugs = set(kb.regimens[regimen_id]["drugs"])
+    exempt = set(kb.hard_rules.refractory_exempt)
+    for regimen_id in need.trigger_regimens:
+        regimen_drugs = set(kb.regimens[regimen_id].drugs)
         if regimen_drugs <= drugs:
-            triggers |= regimen_drugs - {"dexamethasone"}
+            triggers |= regimen_drugs - exempt
     return tuple(sorted(triggers))
 
 
-def _indicated(need: dict[str, Any], facts: PatientFacts) -> bool:
+def _indicated(need: SupportiveNeed, facts: PatientFacts, kb: KnowledgeBase) -> bool:
     """Patient-specific conditions beyond the trigger (IgG level, recent LVEF, prior exposure)."""
-    igg_limit = need.get("igg_below_mg_dl")
-    if igg_limit is not None and (facts.igg_mg_dl is None or facts.igg_mg_dl.value >= igg_limit):
-        return False
-    lvef_days = need.get("skip_if_lvef_within_days")
+    if need.igg_below_mg_dl is not None:
+        igg = facts.igg_mg_dl
+        recent = facts.evaluation_date - kb.derivation_parameters.days("igg_recent_days")
+        if igg is None or igg.date < recent or igg.value >= need.igg_below_mg_dl:
+            return False
+    lvef_days = need.skip_if_lvef_within_days
     lvef = facts.lvef_percent
     if lvef_days is not None and lvef is not None and lvef.date >= facts.evaluation_date - timedelta(days=lvef_days):
         return False
-    return not any(facts.exposed(d) for d in need.get("skip_if_exposed_to", ()))
+    exposed_classes = {c for e in facts.exposures for c in e.classes}
+    return not set(need.skip_if_exposed_to_classes) & exposed_classes
 
 
 def _measures_for(
-    need: dict[str, Any],
+    name: str,
+    need: SupportiveNeed,
     triggers: tuple[str, ...],
     facts: PatientFacts,
     kb: KnowledgeBase,
     taken_drugs: frozenset[str],
 ) -> list[SupportiveMeasure]:
-    prior_vte = facts.vte_history.present and "prior_vte_options" in need
-    options = need["prior_vte_options"] if prior_vte else need.get("options", [])
+    prior_vte = facts.vte_history.present and bool(need.prior_vte_options)
+    options = need.prior_vte_options if prior_vte else need.options
     if set(options) & taken_drugs:
         return []  # already takes one of the alternatives
-    reason = need["prior_vte_reason"] if prior_vte else need["reason"]
-    common = {
-        "group": need["group"],
-        "reason": reason,
-        "trigger_drugs": triggers,
-        "rule_id": need["rule_id"],
-        "seeds": tuple(need["seeds"]),
-        "kb_version": kb.version,
-    }
+    template = need.prior_vte_reason if prior_vte and need.prior_vte_reason is not None else need.reason
+    reason = say(template, igg_below_mg_dl=_number(need.igg_below_mg_dl),
+                 skip_if_lvef_within_days=need.skip_if_lvef_within_days)
+    label = kb.supportive_texts.measure_label
     measures = []
     for drug in options:
         dose = starting_dose(drug, None, facts, kb)
-        measures.append(
-            SupportiveMeasure(
-                id=f"{need['group']}:{drug}",
-                kind="medication",
-                label=f"{need['label']}: {dose.text}",
-                drug=drug,
-                dose=dose,
-                **common,
-            )
-        )
-    for service_key in need.get("services", ()):
-        coding = Coding(**kb.services[service_key])
-        measures.append(
-            SupportiveMeasure(
-                id=f"{need['group']}:{service_key}",
-                kind="service",
-                label=f"{need['label']}: {coding.display}",
-                service=coding,
-                **common,
-            )
-        )
+        measures.append(SupportiveMeasure(
+            id=f"{name}:{drug}", need=name, need_label=need.label, kind="medication",
+            label=label.render(need=need.label, what=dose.text), reason=reason, trigger_drugs=triggers,
+            rule_id=need.rule_id, seeds=need.seeds, kb_version=kb.version, drug=drug, dose=dose,
+        ))
+    for service_key in need.services:
+        service = kb.services[service_key]
+        coding = Coding(service.system, service.code, service.display)
+        measures.append(SupportiveMeasure(
+            id=f"{name}:{service_key}", need=name, need_label=need.label, kind="service",
+            label=label.render(need=need.label, what=coding.display), reason=reason, trigger_drugs=triggers,
+            rule_id=need.rule_id, seeds=need.seeds, kb_version=kb.version, service=coding,
+        ))
     return measures
+
+
+def _number(value: float | None) -> str | None:
+    return None if value is None else f"{value:g}"

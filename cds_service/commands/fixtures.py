@@ -29,9 +29,6 @@ from urllib.parse import urlsplit
 import requests
 
 from cds_service import samples
-from cds_service.config import Settings
-from cds_service.errors import CdsHttpError
-from cds_service.samples.expectations import problems
 from cds_service.services import SERVICES
 
 TOKEN_ENV = "RRMM_CDS_FIXTURES_TOKEN"
@@ -179,26 +176,22 @@ def run_request(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Offline: the same pipeline as the HTTP service, with each persona's prefetch, dated today."""
-    from cds_service.pipeline import build_pipeline  # loads the knowledge base: only when checking
+    """Offline: the same pipeline as the HTTP service, with each persona's prefetch, dated today,
+    compared with the persona's expectations in the knowledge base (scenarios/personas.yaml)."""
+    from cds_service.scenarios import (
+        load_persona_expectations,  # loads the knowledge base: only when checking
+    )
+    from cds_service.scenarios.personas import run_personas
+    from clinical_rules.kb import load_knowledge_base
 
     chosen = _selected(args.only)
     if chosen is None:
         return 2
-    pipeline = build_pipeline(Settings.from_env())
-    today = samples.utc_today()
-    failures = 0
-    for persona in chosen:
-        for hook, expect in persona.expect.items():
-            service = next(s for s in SERVICES.values() if s.hook == hook)
-            request = samples.hook_request(persona, hook, today, prefetch_templates=service.prefetch)
-            try:
-                cards = pipeline.run(service.id, request, today).response["cards"]
-            except CdsHttpError as exc:
-                found = [f"HTTP {exc.status}: {'; '.join(exc.messages)}"]
-            else:
-                found = problems(cards, expect)
-            failures += bool(found)
-            print(f"{'FAIL' if found else 'PASS'} {persona.id} {hook}" + (f": {'; '.join(found)}" if found else ""))
+    results = run_personas(load_knowledge_base(), load_persona_expectations(), samples.utc_today(),
+                           only=[p.id for p in chosen])
+    for result in results:
+        verdict = "FAIL" if result.problems else "PASS"
+        print(f"{verdict} {result.persona} {result.hook}" + (f": {'; '.join(result.problems)}" if result.problems else ""))
+    failures = sum(1 for r in results if r.problems)
     print(f"{failures} failed")
     return 1 if failures else 0

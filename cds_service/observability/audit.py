@@ -6,10 +6,10 @@ to it by card uuid (``rrmm-cds report``).
 
 Where the card facts come from (cds_cards builds every card):
 - topic: ``source.topic.code``;
-- rule ids and KB version: a machine-readable card ``extension`` object holding ``ruleIds`` (or
-  ``ruleId``) and ``kbVersion`` when present, else the provenance line the card renderers write
-  at the end of ``detail`` ("Rule O7 · KB 2026.1 · sources: S2"), else ``source.label``
-  ("… · KB 2026.1") for the version.
+- rule ids and KB version: the card's provenance extension (``org.rrmm-cds.provenance``:
+  ``ruleIds``, ``kbVersion``), the same provenance object the card's last detail line is written
+  from — never parsed back out of the text; a card without one gives no rule ids and its
+  ``source.label`` ("… · KB 2026.1") gives the version.
 
 Writing the audit row must never fail the response: errors are logged (type only) and counted.
 """
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cds_cards.provenance import PROVENANCE_KEY
 from cds_service.observability import metrics
 from cds_service.store import AuditCard, AuditEntry, Store, hash_patient_id
 
@@ -30,48 +31,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# "Rule R3 · KB 2026.1", "Rules R3, H2 · KB 2026.1", "Rule O7 (S3) · KB 2026.1 · sources: S2"
-_PROVENANCE = re.compile(r"\bRules?\s+(?P<rules>[^·\n]+?)\s*·\s*KB\s+(?P<kb>[^\s·]+)")
 _LABEL_KB = re.compile(r"\bKB\s+(?P<kb>[^\s·]+)")
-_RULE_SEPARATORS = re.compile(r"\s*(?:,|;|\band\b)\s*")
 
 
 def card_provenance(card: Mapping[str, Any]) -> tuple[list[str], str | None]:
     """(rule ids, KB version) of one emitted card; empty/None when the card does not say."""
-    from_extension = _extension_provenance(card.get("extension"))
-    if from_extension is not None:
-        return from_extension
-    rule_ids: list[str] = []
-    kb_version: str | None = None
-    detail = card.get("detail")
-    if isinstance(detail, str):
-        for match in _PROVENANCE.finditer(detail):
-            kb_version = kb_version or match.group("kb")
-            for rule_id in _RULE_SEPARATORS.split(match.group("rules").strip()):
-                if rule_id and rule_id not in rule_ids:
-                    rule_ids.append(rule_id)
-    if kb_version is None:
-        source = card.get("source")
-        label = source.get("label") if isinstance(source, Mapping) else None
-        match = _LABEL_KB.search(label) if isinstance(label, str) else None
-        kb_version = match.group("kb") if match else None
-    return rule_ids, kb_version
+    extension = card.get("extension")
+    body = extension.get(PROVENANCE_KEY) if isinstance(extension, Mapping) else None
+    if isinstance(body, Mapping):
+        rule_ids = body.get("ruleIds")
+        rules = [str(rule) for rule in rule_ids if rule] if isinstance(rule_ids, list) else []
+        version = body.get("kbVersion")
+        if version:
+            return rules, str(version)
+        return rules, _label_version(card)
+    return [], _label_version(card)
 
 
-def _extension_provenance(extension: Any) -> tuple[list[str], str | None] | None:
-    if not isinstance(extension, Mapping):
-        return None
-    candidates = [extension, *(value for value in extension.values() if isinstance(value, Mapping))]
-    for candidate in candidates:
-        rule_ids = candidate.get("ruleIds", candidate.get("ruleId"))
-        kb_version = candidate.get("kbVersion")
-        if rule_ids is None and kb_version is None:
-            continue
-        if isinstance(rule_ids, str):
-            rule_ids = [rule_ids]
-        rules = [str(rule) for rule in rule_ids or [] if rule]
-        return rules, str(kb_version) if kb_version else None
-    return None
+def _label_version(card: Mapping[str, Any]) -> str | None:
+    source = card.get("source")
+    label = source.get("label") if isinstance(source, Mapping) else None
+    match = _LABEL_KB.search(label) if isinstance(label, str) else None
+    return match.group("kb") if match else None
 
 
 def audit_entry_for_response(

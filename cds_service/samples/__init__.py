@@ -1,8 +1,8 @@
 """Sample RRMM patients shipped with the service, and CDS Hooks requests built from them.
 
 Each persona is a FHIR R4 ``transaction`` Bundle (``<id>.json``, PUT entries with fixed ids) plus
-an entry in ``catalog.json`` (title, what the service should say, a drafted regimen for the order
-hooks). All dates in the files are written relative to the catalog's ``anchor`` date; every
+an entry in ``catalog.json`` (title, summary, a drafted regimen for the order hooks); what the
+service should say about it is knowledge-base data (``clinical_rules/kb/scenarios/personas.yaml``). All dates in the files are written relative to the catalog's ``anchor`` date; every
 consumer (``rrmm-cds fixtures load``, the preview page, the tests) shifts every FHIR date,
 dateTime and instant by ``today - anchor`` days, so a persona is always evaluated as if "today"
 were its anchor and never ages. ``charts.py`` is the source the JSON files are generated from.
@@ -65,20 +65,26 @@ def anchor() -> date:
     return date.fromisoformat(_catalog()["anchor"])
 
 
+@cache
 def personas() -> tuple[Persona, ...]:
-    return tuple(
-        Persona(
+    """The personas, with what the knowledge base says each must get (scenarios/personas.yaml)."""
+    from cds_service.scenarios import load_persona_expectations  # the expectations are knowledge-base data
+
+    expectations = load_persona_expectations()
+    found = []
+    for entry in _catalog()["personas"]:
+        expected = expectations.get(entry["id"])
+        found.append(Persona(
             id=entry["id"],
             patient_id=entry["patientId"],
             title=entry["title"],
             summary=entry["summary"],
-            intent=entry["intent"],
+            intent=expected.intent if expected else "",
             file=entry["file"],
-            expect=entry["expect"],
+            expect={hook: e.model_dump(exclude_defaults=True) for hook, e in expected.expect.items()} if expected else {},
             draft=entry["draft"],
-        )
-        for entry in _catalog()["personas"]
-    )
+        ))
+    return tuple(found)
 
 
 def persona(persona_id: str) -> Persona:

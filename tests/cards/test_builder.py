@@ -35,6 +35,7 @@ def _info_card(**overrides):
         "summary": "Consider DRd",
         "indicator": "info",
         "topic": "treatment-recommendation",
+        "topic_display": "Treatment recommendation",
         "source_label": "RRMM relapse guidance · KB 2026.1",
     }
     kwargs.update(overrides)
@@ -54,7 +55,13 @@ def test_topics_are_the_ten_of_the_spec():
         "dose-adjustment",
         "regimen-intensity",
     }
-    assert all(display.strip() for display in TOPICS.values())
+
+
+def test_the_knowledge_base_names_every_topic():
+    from clinical_rules.kb import load_knowledge_base
+
+    topics = load_knowledge_base().cards.topics
+    assert set(topics) == set(TOPICS) and all(display.strip() for display in topics.values())
 
 
 def test_minimal_card_shape():

@@ -17,7 +17,7 @@ KB = load_knowledge_base()
 @pytest.mark.parametrize("drug", sorted(load_knowledge_base().doses))
 def test_every_kb_dose_builds_a_valid_draft_medication_request(drug):
     dose = starting_dose(drug, None, FactsBuilder().build(), KB)
-    resource = medication_request(dose, "pt-9", note="trace", reason="why", resource_id="draft-1")
+    resource = medication_request(dose, "pt-9", KB, note="trace", reason="why", resource_id="draft-1")
     validate(resource)
     assert resource["id"] == "draft-1"
     assert resource["medicationCodeableConcept"]["text"] == drug
@@ -27,7 +27,7 @@ def test_every_kb_dose_builds_a_valid_draft_medication_request(drug):
 
 def test_drug_without_rxnorm_code_is_text_only():
     dose = starting_dose("isatuximab", "IsaPd", FactsBuilder().build(), KB)
-    concept = medication_request(dose, "pt-9")["medicationCodeableConcept"]
+    concept = medication_request(dose, "pt-9", KB)["medicationCodeableConcept"]
     assert concept == {"text": "isatuximab"}
 
 
@@ -42,7 +42,7 @@ def test_service_request_is_a_coded_draft_proposal():
 
 def test_validate_rejects_an_invalid_resource():
     dose = starting_dose("lenalidomide", "DRd", FactsBuilder().build(), KB)
-    resource = medication_request(dose, "pt-9")
+    resource = medication_request(dose, "pt-9", KB)
     resource["status"] = 42
     resource["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = "often"
     with pytest.raises(ValidationError):

@@ -1,4 +1,6 @@
-"""Patient-view cards (04 §1–§3, §5): shape, topics, suggestions, FHIR validity, provenance."""
+"""Patient-view cards (04 §1–§3, §5): shape, suggestions, FHIR validity, provenance, wording from
+the knowledge base. Which regimen and which cards each patient gets are scenarios
+(clinical_rules/kb/scenarios/); here the cards' form."""
 
 from __future__ import annotations
 
@@ -9,32 +11,33 @@ from helpers import assert_valid_cds_response
 from rules.builders import FactsBuilder
 
 from cds_cards.fhir_resources import validate
-from cds_cards.patient_view import render
+from cds_cards.patient_view import patient_view, render
+from cds_cards.provenance import PROVENANCE_KEY
 from cds_service.observability.audit import card_provenance
 from clinical_rules.kb import load_knowledge_base
-from clinical_rules.relapse import decide
 
 KB = load_knowledge_base()
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
-SCENARIOS = {
-    "r6-first-relapse": FactsBuilder(),
-    "r5-emd-no-creatinine": FactsBuilder().refractory_to("lenalidomide").with_finding("extramedullary").no_recent_creatinine(),
-    "r1-penta": FactsBuilder().prior_lines(3).refractory_to(
+PATIENTS = {
+    "first-relapse": FactsBuilder(),
+    "len-refractory-emd-no-creatinine": FactsBuilder().refractory_to("lenalidomide").with_finding("extramedullary")
+    .no_recent_creatinine(),
+    "penta-no-fish": FactsBuilder().prior_lines(3).refractory_to(
         "lenalidomide", "pomalidomide", "bortezomib", "carfilzomib", "daratumumab").no_cytogenetics(),
-    "r2-tcr-xvd": FactsBuilder().prior_lines(3).refractory_to("lenalidomide", "daratumumab", "carfilzomib"),
-    "r3-hf-pn-vte": FactsBuilder().refractory_to("lenalidomide", "daratumumab").with_finding("heart_failure")
+    "tcr": FactsBuilder().prior_lines(3).refractory_to("lenalidomide", "daratumumab", "carfilzomib"),
+    "hf-pn-vte-77": FactsBuilder().refractory_to("lenalidomide", "daratumumab").with_finding("heart_failure")
     .with_finding("neuropathy").with_finding("vte_history").age(77),
-    "r7-krd": FactsBuilder().exposed_to("daratumumab").asct(24).body(200, 130),
+    "anti-cd38-exposed-big": FactsBuilder().exposed_to("daratumumab").asct(24).body(200, 130),
     "emptied": FactsBuilder().prior_lines(2).refractory_to(
         "lenalidomide", "bortezomib", "pomalidomide", "carfilzomib", "elotuzumab"),
     "possible-progression": FactsBuilder().possible_progression(),
+    "no-response-data": FactsBuilder().not_at_relapse().no_response_measurements(),
 }
 
 
 def cards_for(name: str) -> list[dict]:
-    facts = SCENARIOS[name].build()
-    return render(decide(facts, KB), facts, KB)
+    return render(PATIENTS[name].build(), KB)
 
 
 def by_topic(cards: list[dict]) -> dict[str, dict]:
@@ -49,21 +52,25 @@ def created_resources(cards: list[dict]):
                     yield action["resource"]
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(PATIENTS))
 def test_every_response_is_spec_valid_and_sourced(name):
     cards = cards_for(name)
+    assert cards
     assert_valid_cds_response({"cards": cards})
     for card in cards:
-        assert card["source"]["label"] == "RRMM relapse guidance · KB 2026.1"
+        assert card["source"]["label"] == KB.source_label
+        assert card["source"]["topic"]["display"] == KB.cards.topics[card["source"]["topic"]["code"]]
         assert card["detail"]
         rule_ids, kb_version = card_provenance(card)
-        assert rule_ids and kb_version == "2026.1", card["detail"][-300:]
+        assert rule_ids and kb_version == KB.version
+        # The detail's last line states the same provenance the extension carries.
+        assert card["detail"].rsplit("\n", 1)[-1].startswith(f"*Rule {', '.join(rule_ids)} · KB {KB.version}")
         if card["indicator"] != "info":
             assert card["overrideReasons"] and all(r["display"] for r in card["overrideReasons"])
     assert "91.3" not in json.dumps(cards)
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.parametrize("name", sorted(PATIENTS))
 def test_every_created_resource_is_valid_fhir_r4(name):
     for resource in created_resources(cards_for(name)):
         validate(resource)
@@ -72,75 +79,86 @@ def test_every_created_resource_is_valid_fhir_r4(name):
 
 
 def test_treatment_card_one_suggestion_per_regimen_recommended_first():
-    treatment = by_topic(cards_for("r6-first-relapse"))["treatment-recommendation"]
+    view = patient_view(PATIENTS["first-relapse"].build(), KB)
+    options = view.decision.treatment.treatment.options
+    treatment = by_topic(view.cards)["treatment-recommendation"]
     assert treatment["selectionBehavior"] == "at-most-one"
     suggestions = treatment["suggestions"]
-    assert [s.get("isRecommended") for s in suggestions] == [True, False, False, False, False]
-    assert suggestions[0]["label"] == "DRd — daratumumab, lenalidomide, dexamethasone"
+    assert [s.get("isRecommended") for s in suggestions] == [o.recommended for o in options] == \
+        [True] + [False] * (len(options) - 1)
+    assert [s["label"] for s in suggestions] == [KB.regimen_label(o.regimen_id) for o in options]
+    recommended = options[0]
     requests = [a["resource"] for a in suggestions[0]["actions"]]
-    assert [r["medicationCodeableConcept"]["text"] for r in requests] == ["daratumumab", "lenalidomide", "dexamethasone"]
-    lenalidomide = requests[1]
-    assert lenalidomide["medicationCodeableConcept"]["coding"][0] == {
-        "system": RXNORM, "code": "342369", "display": "lenalidomide"}
-    dosage = lenalidomide["dosageInstruction"][0]
-    assert dosage["doseAndRate"][0]["doseQuantity"] == {
-        "value": 25, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
-    assert dosage["timing"]["repeat"] == {"frequency": 1, "period": 1, "periodUnit": "d"}
-    assert "days 1–21" in dosage["text"]
+    assert [r["medicationCodeableConcept"]["text"] for r in requests] == list(recommended.drugs)
+    for resource, dose in zip(requests, recommended.doses, strict=True):
+        if dose.rxnorm:
+            assert resource["medicationCodeableConcept"]["coding"][0] == {
+                "system": RXNORM, "code": dose.rxnorm, "display": dose.drug}
+        dosage = resource["dosageInstruction"][0]
+        assert dosage["doseAndRate"][0]["doseQuantity"] == {
+            "value": dose.value, "unit": dose.unit, "system": "http://unitsofmeasure.org", "code": dose.unit}
+        assert dosage["timing"]["repeat"] == {"frequency": dose.frequency, "period": dose.period,
+                                              "periodUnit": dose.period_unit}
+        assert dosage["text"] == dose.text
+        assert dosage["route"]["coding"][0]["code"] == KB.routes[dose.route].coding.code
 
 
-def test_treatment_detail_cites_facts_rule_and_seeds():
-    detail = by_topic(cards_for("r5-emd-no-creatinine"))["treatment-recommendation"]["detail"]
-    assert "rule R5" in detail and "lenalidomide-refractory: progression" in detail
+def test_treatment_detail_cites_facts_rule_exclusions_and_disagreements():
+    view = patient_view(PATIENTS["len-refractory-emd-no-creatinine"].build(), KB)
+    treatment = view.decision.treatment.treatment
+    detail = by_topic(view.cards)["treatment-recommendation"]["detail"]
+    assert f"rule {treatment.row_id}" in detail and "lenalidomide-refractory: progression" in detail
     assert "`Observation/" in detail and "S0:" in detail
-    assert "CASTOR" in detail and "OPTIMISMM" in detail  # DVd cited from CASTOR; S0's misattribution said
+    for disagreement in treatment.disagreements:
+        assert disagreement.text in detail
 
 
-def test_supportive_card_any_with_one_suggestion_per_measure():
-    supportive = by_topic(cards_for("r3-hf-pn-vte"))["supportive-care"]
+def test_the_treatment_provenance_names_the_row_the_hard_rules_and_the_dose_sources():
+    view = patient_view(FactsBuilder().prior_lines(2).refractory_to("lenalidomide", "daratumumab").build(), KB)
+    treatment = view.decision.treatment.treatment
+    body = by_topic(view.cards)["treatment-recommendation"]["extension"][PROVENANCE_KEY]
+    assert body["ruleIds"] == [treatment.row_id, *dict.fromkeys(e.rule_id for e in treatment.exclusions)]
+    assert "label" in body["sources"]  # the starting doses come from the labels
+
+
+def test_supportive_card_one_suggestion_per_measure_any():
+    view = patient_view(PATIENTS["hf-pn-vte-77"].build(), KB)
+    supportive = by_topic(view.cards)["supportive-care"]
+    measures = view.decision.treatment.supportive
     assert supportive["selectionBehavior"] == "any"
-    drugs = {a["resource"].get("medicationCodeableConcept", {}).get("text")
-             for s in supportive["suggestions"] for a in s["actions"]}
-    assert {"enoxaparin", "apixaban"} <= drugs and "aspirin" not in drugs
+    assert [s["label"] for s in supportive["suggestions"]] == [m.label for m in measures]
     assert all(s["isRecommended"] for s in supportive["suggestions"])
+    need = KB.supportive_care["vte-prophylaxis"]
+    drugs = {m.drug for m in measures}
+    assert set(need.prior_vte_options) <= drugs and not set(need.options) & drugs  # prior VTE
 
 
-def test_hf_pn_treatment_recommendation_and_elderly_dex():
-    treatment = by_topic(cards_for("r3-hf-pn-vte"))["treatment-recommendation"]
-    recommended = treatment["suggestions"][0]
-    assert recommended["label"].startswith("PCd")
-    dex = next(a["resource"] for a in recommended["actions"]
-               if a["resource"]["medicationCodeableConcept"]["text"] == "dexamethasone")
-    assert dex["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 20
-
-
-def test_aggressive_card_is_critical_and_first_and_data_gap_is_info_for_dvd():
-    cards = cards_for("r5-emd-no-creatinine")
+def test_aggressive_card_critical_first_and_data_gap_indicator():
+    cards = cards_for("len-refractory-emd-no-creatinine")
     assert cards[0]["source"]["topic"]["code"] == "aggressive-disease"
     assert cards[0]["indicator"] == "critical" and cards[0]["overrideReasons"]
-    assert by_topic(cards)["data-gap"]["indicator"] == "info"
+    assert [r["code"] for r in cards[0]["overrideReasons"]] == list(KB.cards.aggressive.override_reasons)
 
 
 def test_data_gap_warning_when_renal_dosing_is_blocked():
-    facts = FactsBuilder().no_recent_creatinine().build()
-    gap = by_topic(render(decide(facts, KB), facts, KB))["data-gap"]
-    assert gap["indicator"] == "warning" and gap["overrideReasons"]
-    assert "creatinine" in gap["detail"]
+    gap = by_topic(render(FactsBuilder().no_recent_creatinine().build(), KB))["data-gap"]
+    assert gap["indicator"] == "warning"
+    assert [r["code"] for r in gap["overrideReasons"]] == list(KB.cards.data_gap.override_reasons)
 
 
 def test_referral_card_links_and_only_a_service_request_referral():
-    cards = cards_for("r2-tcr-xvd")
+    cards = cards_for("tcr")
     referral = by_topic(cards)["referral"]
-    assert referral["links"][0]["type"] == "absolute"
-    referral_orders = [a["resource"] for s in referral["suggestions"] for a in s["actions"]]
-    assert [r["resourceType"] for r in referral_orders] == ["ServiceRequest"]
-    assert referral_orders[0]["code"]["coding"][0]["code"] == "3457005"
-    forbidden = {"teclistamab", "idecabtagene vicleucel", "ciltacabtagene autoleucel"}
-    assert not forbidden & {r.get("medicationCodeableConcept", {}).get("text") for r in created_resources(cards)}
+    assert [link["url"] for link in referral["links"]] == [KB.links[n].url for n in KB.cards.referral.links]
+    orders = [a["resource"] for s in referral["suggestions"] for a in s["actions"]]
+    assert [r["resourceType"] for r in orders] == ["ServiceRequest"]
+    assert orders[0]["code"]["coding"][0]["code"] == KB.services[KB.referral.service].code
+    cell_therapy = {d.generic for c in ("BCMA CAR-T", "bispecific") for d in KB.catalog.by_class(c)}
+    assert not cell_therapy & {r.get("medicationCodeableConcept", {}).get("text") for r in created_resources(cards)}
 
 
 def test_workup_card_creates_coded_service_requests():
-    workup = by_topic(cards_for("r1-penta"))["relapse-workup"]
+    workup = by_topic(cards_for("penta-no-fish"))["relapse-workup"]
     resources = [a["resource"] for s in workup["suggestions"] for a in s["actions"]]
     assert {r["resourceType"] for r in resources} == {"ServiceRequest"}
     assert all(r["code"]["coding"][0]["code"] and r["code"]["text"] for r in resources)
@@ -152,20 +170,27 @@ def test_emptied_list_has_referral_with_specialist_review_and_no_treatment_card(
     assert "specialist review" in topics["referral"]["detail"]
 
 
-def test_possible_progression_is_one_info_data_gap_card():
+def test_possible_progression_is_one_info_data_gap_card_with_the_rise():
     cards = cards_for("possible-progression")
     assert [c["source"]["topic"]["code"] for c in cards] == ["data-gap"]
-    assert cards[0]["indicator"] == "info"
+    assert cards[0]["indicator"] == "info" and "unconfirmed rise" in cards[0]["detail"]
 
 
-def test_silent_decision_renders_no_cards():
-    facts = FactsBuilder().not_at_relapse().build()
-    assert render(decide(facts, KB), facts, KB) == []
+def test_no_response_measurements_is_never_silence():
+    cards = cards_for("no-response-data")
+    assert [c["source"]["topic"]["code"] for c in cards] == ["data-gap"]
+    assert "No serum or urine M-protein or free light chains on file" in cards[0]["detail"]
+
+
+def test_silent_states_render_no_cards():
+    for builder in (FactsBuilder().not_at_relapse(), FactsBuilder().no_myeloma(), FactsBuilder().new_line_started()):
+        assert render(builder.build(), KB) == []
 
 
 def test_mg_per_m2_order_states_the_computed_total():
-    treatment = by_topic(cards_for("r7-krd"))["treatment-recommendation"]
+    treatment = by_topic(cards_for("anti-cd38-exposed-big"))["treatment-recommendation"]
     carfilzomib = treatment["suggestions"][0]["actions"][0]["resource"]
     dosage = carfilzomib["dosageInstruction"][0]
+    cap = KB.doses["carfilzomib"].bsa_cap_m2
     assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "mg/m2"
-    assert "= 44 mg at BSA" in dosage["text"] and "capped at 2.2" in dosage["text"]
+    assert "mg at BSA" in dosage["text"] and f"capped at {cap:g}" in dosage["text"]

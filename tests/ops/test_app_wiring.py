@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from cds_cards.builder import build_card
+from cds_cards.provenance import PROVENANCE_KEY
 from cds_service import handlers
 from cds_service.app import app_state, create_app
 from cds_service.config import Settings
@@ -35,22 +36,13 @@ def _request(patient_id: str) -> dict:
 
 def _two_cards(_ctx: handlers.HookContext) -> list[dict]:
     label = "RRMM relapse guidance · KB 2026.1"
-    return [
-        build_card(
-            summary="Relapse work-up",
-            indicator="info",
-            topic="relapse-workup",
-            source_label=label,
-            detail="Why.\n\nRule WORKUP · KB 2026.1 · sources: S1",
-        ),
-        build_card(
-            summary="Supportive care",
-            indicator="info",
-            topic="supportive-care",
-            source_label=label,
-            detail="Why.\n\nRule S3 · KB 2026.1 · sources: S2",
-        ),
-    ]
+    workup = build_card(summary="Relapse work-up", indicator="info", topic="relapse-workup", source_label=label,
+                        detail="Why.")
+    supportive = build_card(summary="Supportive care", indicator="info", topic="supportive-care", source_label=label,
+                            detail="Why.")
+    workup["extension"] = {PROVENANCE_KEY: {"ruleIds": ["WORKUP"], "kbVersion": "2026.1"}}
+    supportive["extension"] = {PROVENANCE_KEY: {"ruleIds": ["SC-VTE"], "kbVersion": "2026.1"}}
+    return [workup, supportive]
 
 
 @pytest.fixture
@@ -116,7 +108,7 @@ def test_hook_call_is_audited_and_counted(client, settings: Settings) -> None:
     assert row.service_id == SERVICE
     assert {(u, t, tuple(orjson.loads(r))) for u, t, r in audited} == {
         (cards[0]["uuid"], "relapse-workup", ("WORKUP",)),
-        (cards[1]["uuid"], "supportive-care", ("S3",)),
+        (cards[1]["uuid"], "supportive-care", ("SC-VTE",)),
     }
     assert (
         _metric(client, "rrmm_cds_cards_total", service=SERVICE, topic="supportive-care") == before_cards + 1

@@ -7,8 +7,9 @@ from typing import Any
 from cds_cards.builder import OVERRIDE_REASON_SYSTEM
 from cds_cards.fhir_resources import validate
 from cds_cards.order_cards import render_findings
+from cds_service.handlers import selected_drafts
 from clinical_rules.kb import load_knowledge_base
-from clinical_rules.order_checks import check_orders, selected_drafts
+from clinical_rules.order_checks import check_orders
 from fhir_mappings.draft_orders import read_draft_orders
 from fhir_mappings.facts import Evidence, Finding, PatientFacts
 
@@ -20,7 +21,7 @@ KB = load_knowledge_base()
 def cards_for(drafts: list[dict], patient: PatientFacts, selections: list[str] | None = None) -> list[dict]:
     orders = read_draft_orders({"resourceType": "Bundle", "entry": [{"resource": d} for d in drafts]})
     findings = check_orders(orders, selected_drafts(orders, selections), patient, KB)
-    return render_findings(findings, patient.patient_id, KB.source_label)
+    return render_findings(findings, patient.patient_id, KB)
 
 
 def actions(card: dict) -> list[dict]:
@@ -101,8 +102,9 @@ def test_o1_critical_delete_and_everything_spec_valid() -> None:
     cards = cards_for(drafts, patient)
     (o1,) = by_topic(cards, "contraindication")
     assert o1["indicator"] == "critical"
-    assert actions(o1) == [{"type": "delete", "description": "Remove the draft order lenalidomide",
+    assert actions(o1) == [{"type": "delete", "description": KB.cards.order_card.delete.render(draft="lenalidomide"),
                             "resourceId": "MedicationRequest/d-len"}]
+    assert o1["extension"]["org.rrmm-cds.provenance"]["ruleIds"] == ["O1", "H2"]  # the hard rule that fired
     assert "Observation/ds1" in o1["detail"] and "KB 2026.1" in o1["detail"]
     for card in cards:
         assert_no_empty(card)

@@ -20,12 +20,11 @@ from clinical_rules.kb import load_knowledge_base
 from fhir_mappings import build_facts
 from fhir_mappings.facts import Finding
 from fhir_mappings.index import ResourceIndex
-from fhir_mappings.terminology import DrugCatalog
 
 from .builders import draft, facts, measurement, refractory_to, renal, t11_14
 
 KB = load_knowledge_base()
-CATALOG = DrugCatalog.default()
+CATALOG = KB.catalog
 VIGNETTES = Path("/work/shared/vignettes/public")
 ANTIMYELOMA = ["lenalidomide", "pomalidomide", "thalidomide", "bortezomib", "carfilzomib", "ixazomib",
                "daratumumab", "isatuximab", "elotuzumab", "selinexor", "venetoclax", "cyclophosphamide"]
@@ -84,7 +83,7 @@ def test_never_suggests_a_refractory_drug(refractory: set[str], drafted: list[st
 
 def _cards_with_facts(ctx: HookContext, patient: Any) -> list[dict[str, Any]]:
     """order_cards with the facts injected (the handler builds them from the index otherwise)."""
-    with mock.patch("fhir_mappings.build_facts", return_value=patient):
+    with mock.patch("cds_service.handlers.build_facts", return_value=patient):
         return order_cards(ctx)
 
 

@@ -1,17 +1,21 @@
-"""Issue 6: a failing rule yields a logged error and no card from that rule — never a 500, never a
-wrong card — while the independent card families are still given (patient-view; the order hooks are in tests/orders/test_check_isolation.py)."""
+"""A failing rule yields a logged error and no card from that rule — never a 500, never a wrong
+card — while the independent card families are still given (patient-view; the order hooks are in
+tests/orders/test_check_isolation.py). Each family is isolated once, around its decision and its
+rendering together."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
 import cds_cards.patient_view as patient_view
-import clinical_rules.relapse as relapse
+import clinical_rules.patient_view as rules_view
+import clinical_rules.patient_view.treatment as treatment
 from cds_cards.patient_view import render
 from clinical_rules.kb import KnowledgeBase
-from clinical_rules.relapse import decide
+from clinical_rules.patient_view import decide
 from fhir_mappings.facts import PatientFacts
 
 from .builders import FactsBuilder
@@ -41,7 +45,13 @@ def patient() -> PatientFacts:
 
 
 def cards_for(facts: PatientFacts, kb: KnowledgeBase) -> list[dict]:
-    return render(decide(facts, kb), facts, kb)
+    return render(facts, kb)
+
+
+def failing_family(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Make family ``name``'s decision raise."""
+    families = tuple(replace(f, decide=fail) if f.name == name else f for f in rules_view.FAMILIES)
+    monkeypatch.setattr(rules_view, "FAMILIES", families)
 
 
 def assert_logged_without_patient_data(caplog: pytest.LogCaptureFixture, family: str) -> None:
@@ -59,61 +69,69 @@ def test_baseline_has_every_family(kb: KnowledgeBase) -> None:
 
 
 @pytest.mark.parametrize(
-    ("target", "family", "dropped"),
+    ("family", "dropped"),
     [
-        ("salvage_transplant_card", "salvage-transplant", {"salvage-transplant"}),
-        ("relapse_workup_card", "relapse-workup", {"relapse-workup"}),
-        ("data_gaps", "data-gap", {"data-gap"}),
+        ("salvage-transplant", {"salvage-transplant"}),
+        ("relapse-workup", {"relapse-workup"}),
+        ("data-gap", {"data-gap"}),
         # Treatment and its supportive care are one family: both go when either rule fails.
-        ("choose_treatment", "treatment", {"treatment-recommendation", "supportive-care"}),
-        ("supportive_measures", "treatment", {"treatment-recommendation", "supportive-care"}),
+        ("treatment", {"treatment-recommendation", "supportive-care"}),
     ],
 )
 def test_a_failing_decision_family_drops_only_its_cards(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-    target: str, family: str, dropped: set[str],
+    family: str, dropped: set[str],
 ) -> None:
     expected = [t for t in topics(cards_for(patient(), kb)) if t not in dropped]
-    monkeypatch.setattr(relapse, target, fail)
+    failing_family(monkeypatch, family)
     with caplog.at_level(logging.ERROR):
-        decision = decide(patient(), kb)
-        cards = render(decision, patient(), kb)
+        cards = render(patient(), kb)
     assert topics(cards) == expected
-    assert decision.failed_families == (family,)
     assert_logged_without_patient_data(caplog, family)
+    assert decide(patient(), kb).failed_families == (family,)
+
+
+@pytest.mark.parametrize("target", ["choose_treatment", "supportive_measures"])
+def test_the_treatment_family_fails_as_one(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    monkeypatch.setattr(treatment, target, fail)
+    assert topics(cards_for(patient(), kb)) == ["salvage-transplant", "relapse-workup", "data-gap"]
 
 
 def test_referral_still_given_when_the_treatment_rule_fails(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     facts = FactsBuilder().prior_lines(4).refractory_to("lenalidomide").build()
-    monkeypatch.setattr(relapse, "choose_treatment", fail)
+    monkeypatch.setattr(treatment, "choose_treatment", fail)
     assert topics(cards_for(facts, kb)) == ["referral", "relapse-workup"]
 
 
 @pytest.mark.parametrize(
-    ("target", "family", "dropped"),
-    [
-        ("_supportive_card", "treatment", {"treatment-recommendation", "supportive-care"}),
-        ("_treatment_card", "treatment", {"treatment-recommendation", "supportive-care"}),
-        ("_data_gap_card", "data-gap", {"data-gap"}),
-    ],
+    ("family", "dropped"),
+    [("treatment", {"treatment-recommendation", "supportive-care"}), ("data-gap", {"data-gap"})],
 )
 def test_a_failing_card_renderer_drops_only_its_family(
     kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-    target: str, family: str, dropped: set[str],
+    family: str, dropped: set[str],
 ) -> None:
     facts = patient()
-    decision = decide(facts, kb)
-    expected = [t for t in topics(render(decision, facts, kb)) if t not in dropped]
-    monkeypatch.setattr(patient_view, target, fail)
+    expected = [t for t in topics(render(facts, kb)) if t not in dropped]
+    monkeypatch.setitem(patient_view.RENDERERS, family, fail)
     with caplog.at_level(logging.ERROR):
-        assert topics(render(decision, facts, kb)) == expected
+        assert topics(render(facts, kb)) == expected
     assert_logged_without_patient_data(caplog, family)
+
+
+def test_a_failing_supportive_card_takes_the_treatment_card_with_it(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cds_cards.patient_view.treatment as treatment_cards
+
+    monkeypatch.setattr(treatment_cards, "supportive_card", fail)
+    assert topics(render(patient(), kb)) == ["salvage-transplant", "relapse-workup", "data-gap"]
 
 
 def test_possible_progression_card_failure_gives_no_cards(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
     facts = FactsBuilder().possible_progression().build()
-    monkeypatch.setattr(patient_view, "_data_gap_card", fail)
-    assert render(decide(facts, kb), facts, kb) == []
+    monkeypatch.setitem(patient_view.RENDERERS, "data-gap", fail)
+    assert render(facts, kb) == []
 
 
 def test_the_patient_view_handler_keeps_the_other_families(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,8 +140,8 @@ def test_the_patient_view_handler_keeps_the_other_families(kb: KnowledgeBase, mo
     from fhir_mappings.index import ResourceIndex
 
     facts = patient()
-    monkeypatch.setattr(handlers, "build_facts", lambda *_args: facts)
-    monkeypatch.setattr(relapse, "relapse_workup_card", fail)
+    monkeypatch.setattr(handlers, "build_facts", lambda *_args, **_kwargs: facts)
+    failing_family(monkeypatch, "relapse-workup")
     ctx = handlers.HookContext("rrmm-relapse-guidance", "patient-view", "pt-1", facts.evaluation_date,
                                ResourceIndex("pt-1"), {}, kb)
     assert topics(handlers.patient_view_cards(ctx)) == [

@@ -8,15 +8,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_cards.patient_view import render
-from clinical_rules.hard_rules import in_xd_label_population
+from clinical_rules.hard_rules import class_refractory, in_population
 from clinical_rules.kb import load_knowledge_base
-from clinical_rules.relapse import decide
+from clinical_rules.patient_view import decide
 
 from .builders import FactsBuilder
 
 KB = load_knowledge_base()
 ANTIMYELOMA = ["lenalidomide", "pomalidomide", "bortezomib", "carfilzomib", "ixazomib", "daratumumab",
                "isatuximab", "elotuzumab", "selinexor", "cyclophosphamide"]
+# What the knowledge base says is never suggested, and what the rules exclude (read from the KB).
+NEVER = set(KB.hard_rules.withdrawn) | set(KB.hard_rules.not_in_rule_set)
+EXEMPT = set(KB.hard_rules.refractory_exempt)
 FINDINGS = ["heart_failure", "neuropathy", "vte_history", "plasma_cell_leukaemia", "extramedullary"]
 
 
@@ -38,39 +41,42 @@ def patients(draw):
 
 
 def _suggested_regimens(decision):
-    return decision.treatment.options if decision.treatment else ()
+    return decision.treatment.treatment.options if decision.treatment else ()
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patients())
 def test_no_suggestion_breaks_a_hard_rule(facts):
     decision = decide(facts, KB)
+    treatment = decision.treatment.treatment if decision.treatment else None
     for option in _suggested_regimens(decision):
         drugs = set(option.drugs)
-        for drug in drugs - {"dexamethasone"}:
+        for drug in drugs - EXEMPT:
             assert not facts.is_refractory(drug), (option.regimen_id, drug)
-        if facts.anti_cd38_refractory:
-            assert not drugs & {"daratumumab", "isatuximab"}
+        for drug_class in KB.hard_rules.class_wide_refractoriness:
+            if class_refractory(drug_class, facts, KB):
+                assert not drugs & set(KB.class_members(drug_class))
         if facts.pi_refractory:
-            assert "ixazomib" not in drugs
+            assert not drugs & set(KB.hard_rules.pi_refractory_excludes)
         if facts.lenalidomide_refractory:
             assert "lenalidomide" not in drugs
-        if "venetoclax" in drugs:
-            assert facts.t11_14_positive
-        assert not drugs & {"melphalan flufenamide", "panobinostat", "belantamab mafodotin"}
-        if option.regimen_id == "Xd":
-            assert in_xd_label_population(facts, KB)
-        if KB.regimens[option.regimen_id]["kind"] == "doublet" and decision.treatment.row_id not in ("R1", "R2"):
+        for drug, population in KB.hard_rules.drug_populations.items():
+            if drug in drugs:
+                assert in_population(population, facts, KB)
+        assert not drugs & NEVER
+        for population in KB.regimens[option.regimen_id].requires:
+            assert in_population(population, facts, KB)
+        if KB.regimens[option.regimen_id].kind == "doublet" and treatment.row_id in KB.hard_rules.doublets_frail_only_rows:
             assert facts.frail
-        if len(drugs - {"dexamethasone"}) >= 2:
-            assert len([d for d in drugs - {"dexamethasone"} if not facts.is_refractory(d)]) >= 2  # H4
+        if len(drugs - EXEMPT) >= 2:
+            active = [d for d in drugs - EXEMPT if not facts.is_refractory(d)]
+            assert len(active) >= KB.hard_rules.min_non_refractory_agents  # H4
     options = _suggested_regimens(decision)
-    if options and facts.heart_failure.present:
-        survivors_without_k = [o for o in options if "carfilzomib" not in o.drugs]
-        if survivors_without_k:
-            assert "carfilzomib" not in options[0].drugs  # H5
-    assert len(options) <= 5
-    cards = render(decision, facts, KB)
+    avoid = set(KB.modifiers.heart_failure_avoid)
+    if options and facts.heart_failure.present and any(not avoid & set(o.drugs) for o in options):
+        assert not avoid & set(options[0].drugs)  # H5
+    assert len(options) <= 1 + KB.modifiers.max_alternatives
+    cards = render(facts, KB)
     assert_valid_cds_response({"cards": cards})
     topics = [c["source"]["topic"]["code"] for c in cards]
     assert topics.count("treatment-recommendation") <= 1

@@ -1,15 +1,19 @@
-"""The knowledge base loads, is cached, agrees with the terminology, and a broken one is refused."""
+"""The knowledge base loads typed, cached and consistent; a broken one is refused with the file,
+the entry and the field ("rules.yaml: R3.when: unknown fact 'anti_cd38_exposd'")."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from kb_copies import edit_yaml as edit
+from kb_copies import kb_copy as copy_of_the_kb
 
-from clinical_rules.kb import KB_DIR, KnowledgeBaseError, load_knowledge_base
+from clinical_rules.kb import KB_DIR, KnowledgeBaseError, build_knowledge_base, load_knowledge_base
+from clinical_rules.kbmodel.document import FILES
+from fhir_mappings.parameters import DerivationParameters
 
 DRUGS_JSON = Path(__file__).resolve().parents[2] / "fhir_mappings" / "data" / "drugs.json"
 
@@ -17,79 +21,100 @@ DRUGS_JSON = Path(__file__).resolve().parents[2] / "fhir_mappings" / "data" / "d
 def test_packaged_kb_is_valid_versioned_and_cached(kb):
     assert kb.version == "2026.1"
     assert load_knowledge_base() is kb
-    assert kb.source_label == "RRMM relapse guidance · KB 2026.1"
+    assert kb.source_label == f"RRMM relapse guidance · KB {kb.version}"
 
 
-def test_kb_drugs_match_the_terminology_table(kb):
+def test_the_kb_reads_classes_and_codes_from_the_one_drug_catalogue(kb):
     table = {d["generic"]: d for d in json.loads(DRUGS_JSON.read_text())["drugs"]}
-    for generic, entry in kb.drugs.items():
-        assert generic in table, f"{generic} is not in drugs.json"
-        assert entry["rxnorm"] == table[generic]["rxnorm"], generic
-        assert entry["classes"] == table[generic]["classes"], generic
-
-
-def test_every_regimen_drug_has_a_starting_dose(kb):
     for regimen in kb.regimens.values():
-        for drug in regimen["drugs"]:
-            assert drug in kb.doses
+        for drug in regimen.drugs:
+            assert kb.classes_of(drug) == tuple(table[drug]["classes"])
+            assert kb.rxnorm_of(drug) == table[drug]["rxnorm"]
+
+
+def test_the_derivation_parameters_in_force_are_the_kb_values(kb):
+    section = kb.document.derivation_parameters
+    for name in DerivationParameters.__dataclass_fields__:
+        value = getattr(kb.parameters, name)
+        assert value == (tuple(getattr(section, name)) if isinstance(value, tuple) else getattr(section, name)), name
 
 
 def test_decision_log_records_every_spec_departure(kb):
-    topics = " ".join(entry["topic"].lower() + " " + entry["decision"].lower() for entry in kb.decision_log)
+    text = json.dumps([e.model_dump() for e in kb.document.decision_log]).lower()
     for must in ("salvage asct", "maintenance", "teclistamab", "optimismm", "melphalan flufenamide",
                  "panobinostat", "belantamab", "frail", "zoster", "thrombo", "fish", "car-t", "91.3"):
-        assert must in topics or must in json.dumps(kb.decision_log).lower(), must
+        assert must in text, must
 
 
-def test_withdrawn_products_are_in_no_regimen(kb):
-    withdrawn = set(kb.hard_rules["withdrawn"]) | set(kb.hard_rules["not_in_rule_set"])
-    assert {"melphalan flufenamide", "panobinostat", "belantamab mafodotin"} <= withdrawn
-    for regimen in kb.regimens.values():
-        assert not withdrawn & set(regimen["drugs"])
+def test_withdrawn_products_name_their_decision(kb):
+    for drug, decision in {**kb.hard_rules.withdrawn, **kb.hard_rules.not_in_rule_set}.items():
+        assert drug in kb.catalog and decision in kb.decisions
 
 
-def test_regimen_evidence_never_shows_the_unverified_orr(kb):
-    text = json.dumps(kb.regimens)
-    assert "91.3" not in text
-    assert "CASTOR" in " ".join(kb.regimens["DVd"]["evidence"])
+def test_regimen_texts_never_show_the_unverified_orr(kb):
+    texts = [t.source for r in kb.regimens.values() for t in (*r.notes, *r.evidence)]
+    assert not any("91.3" in t for t in texts)
+    assert any("CASTOR" in t for t in (e.source for e in kb.regimens["DVd"].evidence))
 
 
+# -- broken copies ---------------------------------------------------------------------------------
 @pytest.fixture()
 def kb_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "kb"
-    shutil.copytree(KB_DIR, target)
-    return target
-
-
-def _edit(directory: Path, filename: str, change) -> None:
-    path = directory / filename
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return copy_of_the_kb(tmp_path)
 
 
 def test_copy_of_the_kb_loads(kb_copy):
-    assert load_knowledge_base(kb_copy).version == "2026.1"
+    assert build_knowledge_base(kb_copy).version == "2026.1"
+
+
+def _row(data: dict, row_id: str) -> dict:
+    return next(row for row in data["rows"] if row["id"] == row_id)
 
 
 @pytest.mark.parametrize(
     ("filename", "change", "expected"),
     [
-        ("manifest.yaml", lambda d: d.pop("version"), "'version' is a required property"),
-        ("doses.yaml", lambda d: d["doses"]["lenalidomide"]["standard"].update(unit="milligram"), "doses/lenalidomide/standard/unit"),
-        ("rules.yaml", lambda d: d["rows"][0]["list"].append("XYZd"), "rows/R1/list: unknown regimen 'XYZd'"),
-        ("regimens.yaml", lambda d: d["regimens"]["DRd"]["drugs"].append("panobinostat"), "withdrawn product"),
-        ("regimens.yaml", lambda d: d["regimens"]["KRd"].update(seeds=["S9"]), "regimens/KRd/seeds/0"),
-        ("rules.yaml", lambda d: d["hard_rules"].pop("xd_label"), "'xd_label' is a required property"),
-        ("supportive.yaml", lambda d: d["supportive_care"][0].update(options=["heparinoid"]), "no dose for option 'heparinoid'"),
-        ("cards.yaml", lambda d: d["cards"]["treatment"].pop("high_risk_note"), "cards/treatment: 'high_risk_note'"),
-        ("cards.yaml", lambda d: d["cards"]["override_reasons"].update(data_gap=["because"]), "'because' is not in override_reasons"),
+        ("rules.yaml", lambda d: _row(d, "R3")["when"].update(anti_cd38_exposd=True),
+         "rules.yaml: R3.when: unknown fact 'anti_cd38_exposd'"),
+        ("rules.yaml", lambda d: _row(d, "R3")["when"].update(min_prior_lines="two"),
+         "rules.yaml: R3.when: min_prior_lines is a count"),
+        ("rules.yaml", lambda d: _row(d, "R1")["list"].append("XYZd"), "rules.yaml: R1.list: unknown regimen 'XYZd'"),
+        ("rules.yaml", lambda d: _row(d, "R5").pop("state"), "rules.yaml: R5: missing field 'state'"),
+        ("rules.yaml", lambda d: _row(d, "R1").update(referral="lines-of-4"), "rules.yaml: R1.referral: unknown referral reason"),
+        ("rules.yaml", lambda d: d["hard_rules"].update(pi_refractory_excludes=["ixazomibe"]),
+         "rules.yaml: hard_rules.pi_refractory_excludes: unknown drug 'ixazomibe'"),
+        ("manifest.yaml", lambda d: d.pop("version"), "manifest.yaml: missing section 'version'"),
+        ("doses.yaml", lambda d: d["doses"]["lenalidomide"]["standard"].update(unit="milligram"),
+         "doses.yaml: lenalidomide.standard.unit"),
+        ("doses.yaml", lambda d: d["doses"]["dexamethasone"]["standard_in"].remove("KRd"),
+         "the dose of dexamethasone in KRd must be chosen in doses.yaml"),
+        ("regimens.yaml", lambda d: d["regimens"]["DRd"]["drugs"].append("panobinostat"),
+         "regimens.yaml: DRd.drugs: panobinostat is never suggested"),
+        ("regimens.yaml", lambda d: d["regimens"]["KRd"].update(seeds=["S9"]), "regimens.yaml: KRd.seeds: unknown source 'S9'"),
+        ("supportive.yaml", lambda d: d["supportive_care"]["vte-prophylaxis"].update(options=["heparinoid"]),
+         "supportive.yaml: vte-prophylaxis.options: unknown drug 'heparinoid'"),
+        ("cards.yaml", lambda d: d["cards"]["treatment"]["notes_when"].update({"high-risk": "High risk for {drugs}."}),
+         "{drugs} is not filled by the check 'high-risk'"),
+        ("cards.yaml", lambda d: d["cards"]["treatment"].update(summary="Relapse ({rows}): {regimen}"),
+         "cards.yaml: cards.treatment.summary: unknown placeholder {rows}"),
+        ("cards.yaml", lambda d: d["cards"]["salvage_transplant"].update(proxy="Eligible up to {derivation_parameters.max_age}"),
+         "{derivation_parameters.max_age} names no knowledge-base value"),
+        ("cards.yaml", lambda d: d["cards"]["data_gap"].update(override_reasons=["because"]),
+         "cards.yaml: cards.data_gap.override_reasons: unknown override reason 'because'"),
+        ("derivation.yaml", lambda d: d["derivation_parameters"].pop("refractory_window_days"),
+         "derivation.yaml: derivation_parameters: missing field 'refractory_window_days'"),
+        ("derivation.yaml", lambda d: d["derivation_parameters"].update(refractory_windw_days=30),
+         "derivation.yaml: derivation_parameters: unknown field 'refractory_windw_days'"),
+        ("data_gaps.yaml", lambda d: d["data_gaps"]["items"]["no-ecog"].update(when="no-ecgo"),
+         "data_gaps.yaml: data_gaps.items.no-ecog: unknown check 'no-ecgo'"),
+        ("order_checks.yaml", lambda d: d["order_checks"]["O3"].update(need="vte"),
+         "order_checks.yaml: order_checks.O3.need: unknown supportive need 'vte'"),
     ],
 )
-def test_broken_kb_is_refused_with_a_clear_message(kb_copy, filename, change, expected):
-    _edit(kb_copy, filename, change)
+def test_broken_kb_is_refused_with_file_entry_and_field(kb_copy, filename, change, expected):
+    edit(kb_copy, filename, change)
     with pytest.raises(KnowledgeBaseError) as raised:
-        load_knowledge_base(kb_copy)
+        build_knowledge_base(kb_copy)
     assert expected in str(raised.value)
     assert str(kb_copy) in str(raised.value)
 
@@ -97,13 +122,22 @@ def test_broken_kb_is_refused_with_a_clear_message(kb_copy, filename, change, ex
 def test_invalid_yaml_names_the_file(kb_copy):
     (kb_copy / "rules.yaml").write_text("rows: [unclosed\n")
     with pytest.raises(KnowledgeBaseError, match="rules.yaml: not valid YAML"):
-        load_knowledge_base(kb_copy)
+        build_knowledge_base(kb_copy)
 
 
-def test_a_key_defined_in_two_files_is_refused(kb_copy):
-    (kb_copy / "extra.yaml").write_text("version: '2026.2'\n")
-    with pytest.raises(KnowledgeBaseError, match="defined in two files"):
-        load_knowledge_base(kb_copy)
+def test_a_key_in_the_wrong_file_and_a_stray_file_are_refused(kb_copy):
+    edit(kb_copy, "rules.yaml", lambda d: d.update(version="2026.2"))
+    (kb_copy / "extra.yaml").write_text("title: x\n")
+    with pytest.raises(KnowledgeBaseError) as raised:
+        build_knowledge_base(kb_copy)
+    assert "rules.yaml: top-level key 'version' belongs in manifest.yaml" in str(raised.value)
+    assert "extra.yaml: not a knowledge-base file" in str(raised.value)
+
+
+def test_every_file_holds_its_sections():
+    for name, keys in FILES.items():
+        data = yaml.safe_load((KB_DIR / name).read_text())
+        assert list(data) == list(keys), name
 
 
 def test_missing_directory_is_refused(tmp_path):
@@ -111,11 +145,22 @@ def test_missing_directory_is_refused(tmp_path):
         load_knowledge_base(tmp_path / "nowhere")
 
 
+def test_a_drug_added_to_the_catalogue_is_recognised(kb_copy):
+    edit(kb_copy, "drugs.yaml", lambda d: d.update(drug_additions=[
+        {"generic": "iberdomide", "classes": ["CELMoD"], "role": "antimyeloma", "brands": [{"name": "Ibero"}]}]))
+    kb = build_knowledge_base(kb_copy)
+    assert kb.classes_of("iberdomide") == ("CELMoD",)
+    assert [d.generic for d in kb.catalog.identify_text("Ibero 1.6 mg capsule")] == ["iberdomide"]
+    edit(kb_copy, "drugs.yaml", lambda d: d["drug_additions"][0].update(generic="lenalidomide"))
+    with pytest.raises(KnowledgeBaseError, match="'lenalidomide' is already in the drug catalogue"):
+        build_knowledge_base(kb_copy)
+
+
 def test_the_service_refuses_to_start_on_an_invalid_kb(kb_copy, monkeypatch):
     from cds_service.app import create_app
     from cds_service.config import Settings
 
-    _edit(kb_copy, "rules.yaml", lambda d: d["rows"][0].pop("state"))
+    edit(kb_copy, "rules.yaml", lambda d: _row(d, "R1").pop("state"))
     monkeypatch.setattr("clinical_rules.kb.KB_DIR", kb_copy)
-    with pytest.raises(KnowledgeBaseError, match="rows/0: 'state' is a required property"):
+    with pytest.raises(KnowledgeBaseError, match="rules.yaml: R1: missing field 'state'"):
         create_app(Settings(database_url="sqlite://"))

@@ -1,0 +1,59 @@
+"""data_gaps.yaml: the items of the data-gap card and the gaps a caller may hand in."""
+
+from typing import Annotated
+
+from pydantic import model_validator
+
+from clinical_rules.kbmodel.base import KBModel, Table
+from clinical_rules.kbmodel.cards import CheckText
+from clinical_rules.kbmodel.common import Name, RuleId, Seeds, Text
+from clinical_rules.kbmodel.templates import Slots, Template
+
+
+class GapItem(KBModel):
+    when: Name  # a named check (clinical_rules.predicates)
+    outside_relapse: bool = False
+    name: Text  # how the card's summary lists it
+    text: CheckText
+    record: CheckText
+    blocking_when: Name | None = None  # the gap blocks dosing (warning card) when this check holds
+    blocking_text: CheckText | None = None
+
+    @model_validator(mode="after")
+    def _blocking_pair(self) -> "GapItem":
+        if (self.blocking_when is None) != (self.blocking_text is None):
+            raise ValueError("blocking_when and blocking_text go together")
+        return self
+
+
+class PossibleProgressionGap(KBModel):
+    name: Text
+    text: Annotated[Template, Slots("description", "date")]
+    record: Text
+
+
+# Slots of caller-reported gaps are whatever the caller names; missing ones read as "?".
+REPORTED_SLOTS = ("kind", "resource_type", "status", "version", "count")
+ReportedText = Annotated[Template, Slots(*REPORTED_SLOTS)]
+
+
+class ReportedGap(KBModel):
+    name: ReportedText
+    text: ReportedText
+    record: ReportedText
+
+
+class DataGaps(KBModel):
+    rule_id: RuleId
+    seeds: Seeds
+    items: Table[GapItem]
+    mapping_notes: Table[Name]  # PatientFacts.notes code -> how the summary lists it
+    mapping_note_record: Text
+    possible_progression: PossibleProgressionGap
+    reported: Table[ReportedGap]
+
+    @model_validator(mode="after")
+    def _other_kind(self) -> "DataGaps":
+        if "other" not in self.reported:
+            raise ValueError("reported needs an `other` entry (for kinds it does not describe)")
+        return self

@@ -1,0 +1,101 @@
+"""The data-gap card (03 §3, 04 §5): every input the decision needed and did not have, with what to
+record; the gaps the caller hands in (what it could not fetch or read); and, for an unconfirmed
+rise, the one card that asks to confirm it. Outside relapse only the gaps the knowledge base marks
+``outside_relapse`` (and the caller's) are shown: a myeloma patient without response data is never
+met with silence."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from clinical_rules.decisions import DataGap, DataGapCard, FactUsed, Provenance, ReportedGap, composed, say
+from clinical_rules.kb import KnowledgeBase
+from clinical_rules.kbmodel.data_gaps import REPORTED_SLOTS, GapItem
+from clinical_rules.predicates import Situation, evaluate
+
+if TYPE_CHECKING:
+    from clinical_rules.patient_view import FamilyContext
+
+
+def decide(ctx: FamilyContext) -> DataGapCard | None:
+    kb = ctx.kb
+    texts = kb.cards.data_gap
+    facts_used: tuple[FactUsed, ...] = ()
+    gaps: list[DataGap] = []
+    summary = texts.summary
+    if ctx.status == "possible-progression":
+        gap, facts_used = _possible_progression(ctx)
+        gaps.append(gap)
+        summary = texts.summary_possible_progression
+    treatment = ctx.treatment.treatment if ctx.treatment is not None else None
+    situation = Situation(ctx.facts, kb, treatment)
+    for code, item in kb.data_gaps.items.items():
+        if ctx.status == "relapse" or item.outside_relapse:
+            gap = _item(code, item, situation)
+            if gap is not None:
+                gaps.append(gap)
+    if ctx.status == "relapse":
+        gaps.extend(_mapping_notes(ctx, {g.code for g in gaps}))
+    gaps.extend(_reported(gap, kb) for gap in ctx.reported)
+    if not gaps:
+        return None
+    # Blocking renal dosing makes it a warning (04 §5), which the clinician may override.
+    blocks = any(g.blocks_dosing for g in gaps)
+    return DataGapCard(
+        gaps=tuple(gaps),
+        summary=say(summary, items=", ".join(g.name.text for g in gaps)),
+        provenance=Provenance.of([kb.data_gaps.rule_id], kb.version, kb.data_gaps.seeds),
+        facts_used=facts_used,
+        override_reasons=tuple((c, kb.override_reasons[c]) for c in texts.override_reasons) if blocks else (),
+    )
+
+
+def _item(code: str, item: GapItem, situation: Situation) -> DataGap | None:
+    values = evaluate(item.when, situation)
+    if values is None:
+        return None
+    blocking = evaluate(item.blocking_when, situation) if item.blocking_when is not None else None
+    if blocking is not None and item.blocking_text is not None:
+        text = say(item.blocking_text, **{**values, **blocking})
+    else:
+        text = say(item.text, **values)
+    return DataGap(code=code, name=say(item.name), text=text, record=say(item.record, **values),
+                   blocks_dosing=blocking is not None)
+
+
+def _possible_progression(ctx: FamilyContext) -> tuple[DataGap, tuple[FactUsed, ...]]:
+    possible = ctx.facts.possible_progression
+    assert possible is not None  # the status says there is one
+    texts = ctx.kb.data_gaps.possible_progression
+    gap = DataGap(
+        code="unconfirmed-progression",
+        name=say(texts.name),
+        text=say(texts.text, description=possible.description, date=possible.date.isoformat()),
+        record=say(texts.record),
+        evidence=possible.evidence,
+    )
+    fact = FactUsed(say(ctx.kb.facts.unconfirmed_rise, description=possible.description), possible.evidence)
+    return gap, (fact,)
+
+
+def _mapping_notes(ctx: FamilyContext, given: set[str]) -> list[DataGap]:
+    """The mapping's notes that are gaps (undated medication, undated ASCT), in its wording."""
+    kb = ctx.kb
+    names = kb.data_gaps.mapping_notes
+    gaps = []
+    for note in ctx.facts.notes:
+        if note.code in names and note.code not in given:
+            given.add(note.code)
+            gaps.append(DataGap(code=note.code, name=composed(names[note.code]), text=composed(note.text),
+                                record=say(kb.data_gaps.mapping_note_record)))
+    return gaps
+
+
+def _reported(gap: ReportedGap, kb: KnowledgeBase) -> DataGap:
+    texts = kb.data_gaps.reported.get(gap.kind) or kb.data_gaps.reported["other"]
+    # A value the caller did not give reads as "?" rather than costing the whole card.
+    given = dict(gap.values)
+    values: Mapping[str, str] = {slot: given.get(slot, "?") for slot in REPORTED_SLOTS} | {"kind": gap.kind}
+    return DataGap(code=f"reported:{gap.kind}", name=say(texts.name, **values), text=say(texts.text, **values),
+                   record=say(texts.record, **values))
