@@ -179,7 +179,7 @@ class KnowledgeBase:
     @property
     def derivation_parameters(self) -> DerivationParameters:
         """The derivation windows and thresholds in force, for ``build_facts(params=...)``."""
-        if coverage.ACTIVE is not None:
+        if coverage.active() is not None:
             return _RecordedParameters(self.parameters, self.document.derivation_parameters.kb_path)  # type: ignore[return-value]
         return self.parameters
 
@@ -234,8 +234,9 @@ class _RecordedParameters:
         return self._parameters.days(name)
 
     def _note(self, name: str) -> None:
-        if coverage.ACTIVE is not None:
-            coverage.ACTIVE.note(self._path, name)
+        recorder = coverage.active()
+        if recorder is not None:
+            recorder.note(self._path, name)
 
 
 def load_knowledge_base(directory: Path | str | None = None) -> KnowledgeBase:

@@ -10,30 +10,22 @@ its MedicationRequests' RxNorm codes, else their text), ``forbiddenDrugs`` (in n
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources as package_resources
 from typing import Any
+
+from clinical_rules.kb import load_knowledge_base
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
-@cache
-def _generic_by_rxnorm() -> dict[str, str]:
-    table = json.loads(package_resources.files("fhir_mappings").joinpath("data/drugs.json").read_text("utf-8"))
-    codes: dict[str, str] = {}
-    for entry in table["drugs"]:
-        for code in [entry["rxnorm"], *(b["rxnorm"] for b in entry["brands"])]:
-            if code:
-                codes[code] = entry["generic"]
-    return codes
-
-
 def drug_of(resource: dict[str, Any]) -> str | None:
+    """The drug a suggested MedicationRequest orders: its RxNorm code in the drug catalogue (the
+    knowledge base's), else its text."""
     concept = resource.get("medicationCodeableConcept") or {}
+    catalog = load_knowledge_base().catalog
     for coding in concept.get("coding", []):
-        if coding.get("system") == RXNORM and coding.get("code") in _generic_by_rxnorm():
-            return _generic_by_rxnorm()[coding["code"]]
+        drug = catalog.by_code(coding.get("code", "")) if coding.get("system") == RXNORM else None
+        if drug is not None:
+            return drug.generic
     text = concept.get("text")
     return text.lower() if isinstance(text, str) else None
 

@@ -19,6 +19,10 @@ class KBModel(BaseModel):
         return self.__pydantic_private__["_path"]  # type: ignore[index]
 
 
+# The coverage recorder while the coverage check runs (clinical_rules.kbmodel.coverage), else None.
+RECORDER: Any = None
+
+
 class KBDict(dict[str, Any]):
     """A mapping of the knowledge base whose entries are looked up by key (regimens by id, override
     reasons by code). It records key reads while the coverage check runs (``coverage.recording``);
@@ -27,20 +31,14 @@ class KBDict(dict[str, Any]):
     kb_path: str = ""
 
     def __getitem__(self, key: str) -> Any:
-        _note_key(self, key)
+        if RECORDER is not None:
+            RECORDER.note(self.kb_path, key)
         return dict.__getitem__(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key in self:
-            _note_key(self, key)
+        if RECORDER is not None and key in self:
+            RECORDER.note(self.kb_path, key)
         return dict.get(self, key, default)
-
-
-def _note_key(table: KBDict, key: str) -> None:
-    from clinical_rules.kbmodel import coverage  # the recorder is only active in the coverage check
-
-    if coverage.ACTIVE is not None:
-        coverage.ACTIVE.note(table.kb_path, key)
 
 
 # ``Table[Regimen]``: a YAML mapping of named entries, kept in YAML order.

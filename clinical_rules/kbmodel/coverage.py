@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from clinical_rules.kbmodel import base
 from clinical_rules.kbmodel.base import KBDict, KBModel
 
 # Prose kept for the reader (titles, the decision log's wording): documentation, never applied.
@@ -44,34 +45,36 @@ class Recorder:
             self.reads.add((path, key))
 
 
-ACTIVE: Recorder | None = None
+def active() -> Recorder | None:
+    """The recorder while the coverage check runs, else None."""
+    return base.RECORDER
 
 
 def _recording_getattribute(self: KBModel, name: str) -> Any:
     values = object.__getattribute__(self, "__dict__")
-    if name in values and ACTIVE is not None and not ACTIVE.paused:
-        ACTIVE.reads.add((object.__getattribute__(self, "__pydantic_private__")["_path"], name))
+    recorder = base.RECORDER
+    if name in values and recorder is not None and not recorder.paused:
+        recorder.reads.add((object.__getattribute__(self, "__pydantic_private__")["_path"], name))
     return object.__getattribute__(self, name)
 
 
 @contextmanager
 def recording() -> Iterator[Recorder]:
     """Record every field and mapping key read until the block ends."""
-    global ACTIVE
     recorder = Recorder()
-    ACTIVE = recorder
+    base.RECORDER = recorder
     KBModel.__getattribute__ = _recording_getattribute  # type: ignore[method-assign]
     try:
         yield recorder
     finally:
-        ACTIVE = None
+        base.RECORDER = None
         del KBModel.__getattribute__
 
 
 @contextmanager
 def unrecorded() -> Iterator[None]:
     """Reads that check the knowledge base (cross references, printing) rather than apply it."""
-    recorder = ACTIVE
+    recorder = base.RECORDER
     if recorder is not None:
         recorder.paused += 1
     try:

@@ -35,7 +35,7 @@ class Template:
     """One parsed text. ``render(**slots)`` fills it; numbers print as a clinician writes them
     (40, not 40.0), lists joined with commas."""
 
-    __slots__ = ("source", "slots", "path", "_parts", "_namespace")
+    __slots__ = ("source", "slots", "path", "_parts", "_compiled", "_namespace")
 
     def __init__(self, source: str, slots: tuple[str, ...] = ()) -> None:
         self.source = source
@@ -46,6 +46,12 @@ class Template:
             self._parts = tuple(_FORMATTER.parse(source))
         except ValueError as exc:
             raise TemplateError(f"not a valid text template ({exc}); write a literal brace as {{{{ or }}}}") from exc
+        # Parsed once: (literal, field, its root, whether it is a plain name, format spec, conversion).
+        self._compiled = tuple(
+            (literal, field, _root(field) if field is not None else None,
+             field is not None and _root(field) == field, spec, conversion)
+            for literal, field, spec, conversion in self._parts
+        )
         for field in self.placeholders:
             root = _root(field)
             if root not in slots and root not in KB_ROOTS:
@@ -76,15 +82,16 @@ class Template:
 
     def render(self, **values: Any) -> str:
         out: list[str] = []
-        for literal, field, spec, conversion in self._parts:
+        for literal, field, root, simple, spec, conversion in self._compiled:
             out.append(literal)
             if field is None:
                 continue
-            source = values if _root(field) in self.slots else self._namespace
-            value, _ = _FORMATTER.get_field(field, (), source)
+            source = values if root in self.slots else self._namespace
+            # Most placeholders are plain slot names: one lookup, no parsing per render.
+            value = source[field] if simple else _FORMATTER.get_field(field, (), source)[0]
             if conversion:
                 value = _FORMATTER.convert_field(value, conversion)
-            out.append(format(value, spec) if spec else as_text(value))
+            out.append(value if type(value) is str and not spec else format(value, spec) if spec else as_text(value))
         return "".join(out)
 
     def __eq__(self, other: object) -> bool:

@@ -56,5 +56,5 @@ def test_an_unread_key_fails_the_check(tmp_path, filename, change, unread):
 def test_recording_is_off_outside_the_check():
     from clinical_rules.kbmodel.base import KBModel
 
-    assert coverage.ACTIVE is None
+    assert coverage.active() is None
     assert "__getattribute__" not in KBModel.__dict__

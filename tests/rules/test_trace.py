@@ -1,0 +1,46 @@
+"""The decision trace for an explain view: structured (ids, rule ids, reasons as data with their
+KB text and sentence), JSON-ready, and the same decision the cards were rendered from."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from cds_service.handlers import HookContext, patient_view_result
+from clinical_rules.decisions import ReportedGap
+from clinical_rules.patient_view import decide
+from clinical_rules.trace import decision_trace
+from fhir_mappings.index import ResourceIndex
+
+from .builders import FactsBuilder
+
+
+def test_the_trace_names_row_exclusions_modifier_and_options(kb):
+    facts = FactsBuilder().refractory_to("lenalidomide", "daratumumab").with_finding("heart_failure").build()
+    trace = decision_trace(decide(facts, kb))
+    json.dumps(trace)  # JSON-ready
+    treatment = trace["treatment"]
+    assert treatment["rowId"] == "R3" and treatment["candidates"] == list(kb.row("R3").list)
+    excluded = {e["regimenId"]: e for e in treatment["excluded"]}
+    assert excluded["DVd"]["ruleId"] == "H1" and excluded["DVd"]["drug"] == "daratumumab"
+    assert excluded["DVd"]["reason"] == {"text": "refractory to daratumumab", "key": "cards.yaml: cards.exclusions.refractory",
+                                         "values": {"drug": "daratumumab"}}
+    (modifier,) = treatment["modifiers"]
+    assert modifier["kind"] == "heart-failure" and modifier["chosen"] == treatment["options"][0]["regimenId"]
+    assert modifier["passedOver"] == ["KPd"]
+    assert all(f["fact"]["text"] for f in treatment["factsUsed"])
+
+
+def test_the_handler_returns_the_decision_with_its_cards_and_takes_reported_gaps(kb, monkeypatch):
+    from cds_service import handlers
+
+    facts = FactsBuilder().not_at_relapse().build()
+    monkeypatch.setattr(handlers, "build_facts", lambda *_a, **_k: facts)
+    gap = ReportedGap.of("source-unavailable", resource_type="MedicationStatement", status=404)
+    ctx = HookContext("rrmm-relapse-guidance", "patient-view", "pt-1", date(2026, 3, 1), ResourceIndex("pt-1"), {}, kb,
+                      reported_gaps=(gap,))
+    result = patient_view_result(ctx)
+    assert [c["source"]["topic"]["code"] for c in result.cards] == ["data-gap"]
+    trace = decision_trace(result.decision)
+    assert trace["dataGaps"]["gaps"][0]["code"] == "reported:source-unavailable"
+    assert "MedicationStatement could not be read from the EHR (HTTP 404)" in result.cards[0]["detail"]
