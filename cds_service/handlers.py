@@ -24,6 +24,8 @@ from datetime import date
 from typing import Any
 
 from cds_cards.patient_view import render
+from cds_cards.source_gaps import unavailable_sources_card
+from cds_service.fetch_policy import UnavailableSource
 from clinical_rules.kb import load_knowledge_base
 from clinical_rules.relapse import decide
 from fhir_mappings import build_facts
@@ -41,13 +43,21 @@ class HookContext:
     index: ResourceIndex
     context: dict[str, Any] = field(default_factory=dict)  # the request's hook context, as sent
     kb: Any = None  # clinical_rules.kb.KnowledgeBase, loaded once at start-up by pipeline.build_pipeline
+    # Sources of the record the answer had to do without (cds_service.fetch_policy.UnavailableSource:
+    # key, resource_type, reason); each becomes a line of the unavailable-sources data-gap card.
+    unavailable_sources: tuple[UnavailableSource, ...] = ()
 
 
 def patient_view_cards(ctx: HookContext) -> list[dict[str, Any]]:
     """Cards for patient-view (relapse guidance): facts -> relapse decision -> cards."""
     kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
     facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
-    return render(decide(facts, kb), facts, kb)
+    cards = render(decide(facts, kb), facts, kb)
+    # Silent for everyone without myeloma (the conditions are a required source); for a myeloma
+    # patient an incomplete record is said, even when the rest of the answer is silence.
+    if ctx.unavailable_sources and facts.myeloma.present:
+        cards.append(unavailable_sources_card(ctx.unavailable_sources, kb, kb.source_label))
+    return cards
 
 
 def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
@@ -66,4 +76,7 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
         return []
     kb = ctx.kb if ctx.kb is not None else load_knowledge_base()
     facts = build_facts(ctx.index, ctx.patient_id, ctx.evaluation_date)
-    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.order_source_label)
+    cards = render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb.order_source_label)
+    if ctx.unavailable_sources:
+        cards.append(unavailable_sources_card(ctx.unavailable_sources, kb, kb.order_source_label))
+    return cards

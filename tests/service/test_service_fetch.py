@@ -179,31 +179,37 @@ def medication_statement(ref: str) -> dict:
     }
 
 
+def medication_search(*ids: str) -> str:
+    return f"{FHIR_BASE}/Medication?_id={'%2C'.join(ids)}&_count={len(ids)}"
+
+
 @responses.activate
 def test_unresolved_medication_reference_is_read(client, captured_contexts):
     medication = {"resourceType": "Medication", "id": "med-1", "code": {"text": "Revlimid 10 mg capsule"}}
-    responses.get(f"{FHIR_BASE}/Medication/med-1", json=medication)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(medication))
     prefetch = full_prefetch()
     prefetch["medicationStatements"] = searchset(medication_statement("Medication/med-1"))
     response = post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
     assert response.status_code == 200
     assert captured_contexts[0].index.get("Medication", "med-1") == medication
+    assert [call.request.url for call in responses.calls] == [medication_search("med-1")]
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 @responses.activate
 def test_missing_medication_tolerated(client, captured_contexts):
-    responses.get(f"{FHIR_BASE}/Medication/gone", status=404)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset())
     prefetch = full_prefetch()
     prefetch["medicationStatements"] = searchset(medication_statement("Medication/gone"))
     response = post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE))
     assert response.status_code == 200
+    assert captured_contexts[0].unavailable_sources == ()
 
 
 @responses.activate
 def test_draft_order_medication_on_the_server_is_read(client, captured_contexts):
     medication = {"resourceType": "Medication", "id": "med-draft", "code": {"text": "Revlimid 25 mg capsule"}}
-    responses.get(f"{FHIR_BASE}/Medication/med-draft", json=medication)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(medication))
     body = hook_request("rrmm-order-sign", fhirServer=FHIR_BASE, fhirAuthorization=auth())
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     del draft["medicationCodeableConcept"]
@@ -211,7 +217,7 @@ def test_draft_order_medication_on_the_server_is_read(client, captured_contexts)
     response = post(client, body, "rrmm-order-sign")
     assert response.status_code == 200
     assert captured_contexts[0].index.get("Medication", "med-draft") == medication
-    assert [call.request.url for call in responses.calls] == [f"{FHIR_BASE}/Medication/med-draft"]
+    assert [call.request.url for call in responses.calls] == [medication_search("med-draft")]
 
 
 def test_medication_reference_without_server_is_not_an_error(client, captured_contexts):
@@ -285,24 +291,23 @@ def test_session_ignores_environment_proxies_and_netrc():
     assert client._session.trust_env is False
 
 
-def test_missing_keys_are_fetched_in_parallel(client, captured_contexts):
+def test_all_missing_searches_are_in_flight_at_once(client, captured_contexts):
     import threading
-
-    from cds_service.data_gathering import MAX_PARALLEL_FETCHES
 
     active = 0
     peak = 0
     lock = threading.Lock()
-    release = threading.Event()
+    everyone = threading.Event()
+    searches = len(full_prefetch())
 
     def slow_search(request):
         nonlocal active, peak
         with lock:
             active += 1
             peak = max(peak, active)
-            if active >= 2:
-                release.set()
-        release.wait(timeout=2)  # hold the first request until a second one runs beside it
+            if active >= searches:
+                everyone.set()
+        everyone.wait(timeout=2)  # hold each request until every search runs beside it
         with lock:
             active -= 1
         if "/Patient/" in request.url:
@@ -313,4 +318,4 @@ def test_missing_keys_are_fetched_in_parallel(client, captured_contexts):
         rsps.add_callback(responses.GET, re.compile(re.escape(FHIR_BASE) + "/.*"), callback=slow_search)
         response = post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
     assert response.status_code == 200
-    assert 2 <= peak <= MAX_PARALLEL_FETCHES
+    assert peak == searches

@@ -99,7 +99,9 @@ def test_operation_outcome_key_is_fetched(client, captured_contexts):
     }
     body = hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)
     assert post(client, "rrmm-relapse-guidance", body).status_code == 200
-    assert [call.request.url for call in responses.calls] == [f"{FHIR_BASE}/Condition?patient={PATIENT_ID}"]
+    assert [call.request.url for call in responses.calls] == [
+        f"{FHIR_BASE}/Condition?patient={PATIENT_ID}&_count=1000"
+    ]
     assert captured_contexts[0].index.get("Condition", "c-fetched") is not None
 
 
