@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin
 
+from cds_service import fhir_urls
 from cds_service.fhir_client import FhirClient, FhirError, FhirNotFound
 from fhir_mappings.index import ResourceIndex
 
@@ -103,9 +104,10 @@ class Fetcher:
 
     def medications(self, references: set[str]) -> list[Task]:
         """Batched reads of ``Medication/<id>`` references not requested before in this call."""
-        ids = sorted(ref.split("/", 1)[1] for ref in references if ref not in self._requested_medications)[
-            : max(0, MAX_MEDICATION_REFERENCES - len(self._requested_medications))
-        ]
+        # Ids come from references in the record: only well-formed FHIR ids are asked for.
+        fresh = (ref.split("/", 1)[1] for ref in references if ref not in self._requested_medications)
+        room = max(0, MAX_MEDICATION_REFERENCES - len(self._requested_medications))
+        ids = sorted(mid for mid in fresh if fhir_urls.id_problem(mid) is None)[:room]
         self._requested_medications.update(f"Medication/{mid}" for mid in ids)
         return [
             Task("Medication", "Medication", lambda task, batch=batch: self._medication_batch(batch))

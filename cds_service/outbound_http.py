@@ -14,7 +14,9 @@ A session never reads proxies or ``~/.netrc`` credentials from the environment.
 from __future__ import annotations
 
 import heapq
+import http.client
 import itertools
+import os
 import socket
 import threading
 import time
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import requests
+import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -60,7 +63,7 @@ def deadline(seconds: float) -> Iterator[Deadline]:
     _current.deadline = current
     try:
         yield current
-    except (requests.RequestException, OSError) as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
         if current.expired or current.remaining() <= 0:
             raise DeadlineExceeded(f"deadline of {seconds:.1f} s exceeded") from exc
         raise
@@ -70,14 +73,37 @@ def deadline(seconds: float) -> Iterator[Deadline]:
 
 
 class _Watch:
-    """The socket of one connection and the deadline it is currently armed with."""
+    """What the reaper may shut down for one connection, and the deadline it is armed with.
 
-    __slots__ = ("lock", "fd", "armed")
+    After connecting, the socket object itself (plain or TLS): once really closed its descriptor
+    is -1, so a late shutdown can only fail, never hit a descriptor reused elsewhere. While
+    connecting (TCP and TLS handshake: the TLS wrapper detaches the plain socket and is only
+    handed over afterwards), a duplicate of the descriptor that this watch owns.
+    """
+
+    __slots__ = ("lock", "sock", "connecting_fd", "armed")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.fd: int | None = None
+        self.sock: socket.socket | None = None
+        self.connecting_fd: int | None = None
         self.armed: Deadline | None = None
+
+    def set_connecting(self, sock: socket.socket) -> None:
+        with self.lock:
+            self._drop_fd()
+            self.sock = None
+            self.connecting_fd = os.dup(sock.fileno())
+
+    def set_connected(self, sock: socket.socket | None) -> None:
+        with self.lock:
+            self._drop_fd()
+            self.sock = sock
+
+    def _drop_fd(self) -> None:
+        if self.connecting_fd is not None:
+            os.close(self.connecting_fd)
+            self.connecting_fd = None
 
 
 class _Reaper:
@@ -134,18 +160,21 @@ class _Reaper:
 
 def _expire(watch: _Watch, current: Deadline) -> None:
     with watch.lock:
-        if watch.armed is not current or watch.fd is None:
-            return  # the request finished (or the connection closed) in time
+        if watch.armed is not current:
+            return  # the request finished in time
         current.expired = True
-        # A temporary socket object on the same descriptor: shutdown() wakes every blocked read
-        # (plain or TLS) at once; detach() hands the descriptor back without closing it.
-        probe = socket.socket(fileno=watch.fd)
+        # shutdown() wakes every blocked read or handshake on the socket at once.
         try:
-            probe.shutdown(socket.SHUT_RDWR)
+            if watch.sock is not None:
+                socket.socket.shutdown(watch.sock, socket.SHUT_RDWR)
+            elif watch.connecting_fd is not None:
+                probe = socket.socket(fileno=watch.connecting_fd)
+                try:
+                    probe.shutdown(socket.SHUT_RDWR)
+                finally:
+                    probe.detach()
         except OSError:
-            pass
-        finally:
-            probe.detach()
+            pass  # already closed
 
 
 _REAPER = _Reaper()
@@ -155,28 +184,26 @@ class _DeadlineConnectionMixin:
     """Arms the thread's deadline on the connection for connect, handshake and each request."""
 
     _watch: _Watch
+    sock: socket.socket | None
 
     def _init_watch(self) -> None:
         self._watch = _Watch()
 
     def _new_conn(self) -> socket.socket:
         sock: socket.socket = super()._new_conn()  # type: ignore[misc]
-        with self._watch.lock:
-            self._watch.fd = sock.fileno()
+        self._watch.set_connecting(sock)
         _REAPER.arm(self._watch)  # before any TLS handshake byte is read
         return sock
+
+    def connect(self) -> None:
+        try:
+            super().connect()  # type: ignore[misc]
+        finally:
+            self._watch.set_connected(self.sock)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _REAPER.arm(self._watch)
         super().request(*args, **kwargs)  # type: ignore[misc]
-
-    def close(self) -> None:
-        # Forget the descriptor before it is closed, so the reaper can never touch a number the
-        # system has handed to another socket or file.
-        with self._watch.lock:
-            self._watch.fd = None
-            self._watch.armed = None
-        super().close()  # type: ignore[misc]
 
 
 class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):

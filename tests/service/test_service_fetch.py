@@ -180,7 +180,7 @@ def medication_statement(ref: str) -> dict:
 
 
 def medication_search(*ids: str) -> str:
-    return f"{FHIR_BASE}/Medication?_id={'%2C'.join(ids)}&_count={len(ids)}"
+    return f"{FHIR_BASE}/Medication?_id={','.join(ids)}&_count={len(ids)}"
 
 
 @responses.activate
@@ -319,3 +319,65 @@ def test_all_missing_searches_are_in_flight_at_once(client, captured_contexts):
         response = post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
     assert response.status_code == 200
     assert peak == searches
+
+
+def statements_referencing(*medication_ids: str) -> dict:
+    return searchset(*(dict(medication_statement(f"Medication/{mid}"), id=f"ms-{mid}") for mid in medication_ids))
+
+
+@responses.activate
+def test_referenced_medications_are_read_in_one_search(client, captured_contexts):
+    medications = [{"resourceType": "Medication", "id": mid, "code": {"text": "Revlimid"}} for mid in ("a", "b", "c")]
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(*medications))
+    prefetch = full_prefetch()
+    prefetch["medicationStatements"] = statements_referencing("c", "a", "b")
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    assert [call.request.url for call in responses.calls] == [medication_search("a", "b", "c")]
+    assert {m["id"] for m in captured_contexts[0].index.of_type("Medication")} == {"a", "b", "c"}
+
+
+@responses.activate
+def test_medications_are_read_one_by_one_when_the_id_search_is_refused(client, captured_contexts):
+    responses.get(f"{FHIR_BASE}/Medication", status=400)
+    for mid in ("a", "b"):
+        responses.get(f"{FHIR_BASE}/Medication/{mid}", json={"resourceType": "Medication", "id": mid})
+    prefetch = full_prefetch()
+    prefetch["medicationStatements"] = statements_referencing("a", "b")
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    assert [call.request.url for call in responses.calls][1:] == [f"{FHIR_BASE}/Medication/a", f"{FHIR_BASE}/Medication/b"]
+    assert {m["id"] for m in captured_contexts[0].index.of_type("Medication")} == {"a", "b"}
+
+
+@responses.activate
+def test_medications_referenced_by_fetched_pages_are_read_and_included_ones_are_not(client, captured_contexts):
+    included = {"resourceType": "Medication", "id": "inc", "code": {"text": "Revlimid"}}
+    page = statements_referencing("inc", "other")
+    page["entry"].append({"resource": included, "search": {"mode": "include"}})
+    responses.get(f"{FHIR_BASE}/MedicationStatement", json=page)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset({"resourceType": "Medication", "id": "other"}))
+    prefetch = full_prefetch()
+    del prefetch["medicationStatements"]
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    urls = [call.request.url for call in responses.calls]
+    assert urls[0].startswith(f"{FHIR_BASE}/MedicationStatement?patient={PATIENT_ID}&_include=")
+    assert urls[1:] == [medication_search("other")]
+
+
+@responses.activate
+def test_first_pages_ask_for_large_pages(client, captured_contexts):
+    serve_everything(responses.mock)
+    assert post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE)).status_code == 200
+    searches = [call.request.url for call in responses.calls if "?" in call.request.url]
+    assert len(searches) == len(full_prefetch()) - 1
+    assert all("_count=1000" in url for url in searches)
+
+
+def test_the_page_size_is_a_setting(test_settings, fixed_clock):
+    import dataclasses
+
+    from cds_service.app import create_app
+
+    client = create_app(dataclasses.replace(test_settings, prefetch_page_size=50), clock=fixed_clock).test_client()
+    for service in client.get("/cds-services").get_json()["services"]:
+        searches = [t for t in service["prefetch"].values() if "?" in t]
+        assert searches and all(t.endswith("&_count=50") for t in searches)
