@@ -14,6 +14,7 @@ from responses import matchers
 from service_requests import FHIR_BASE, PATIENT_ID, condition, full_prefetch, hook_request, searchset
 
 from cds_service.app import create_app
+from cds_service.logging_json import JsonFormatter
 from cds_service.services import PREFETCH
 
 TOKEN = "policy-token-8c1f"
@@ -54,8 +55,12 @@ def test_a_refused_optional_search_is_reported_not_fatal(client, captured_contex
         "MedicationDispense",
         "HTTP 403",
     )
-    logged = [r for r in caplog.records if getattr(r, "event", None) == "fetch_source_unavailable"]
-    assert [(r.resource_type, r.reason) for r in logged] == [("MedicationDispense", "HTTP 403")]
+    logged = [
+        json.loads(JsonFormatter().format(r))
+        for r in caplog.records
+        if getattr(r, "event", None) == "fetch_source_unavailable"
+    ]
+    assert [(line["resource_type"], line["reason"]) for line in logged] == [("MedicationDispense", "HTTP 403")]
     assert PATIENT_ID not in caplog.text and TOKEN not in caplog.text
     assert len(responses.calls) == 1  # a refusal is not retried
 
