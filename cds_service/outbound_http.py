@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import heapq
 import http.client
+import http.cookiejar
 import itertools
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,7 +129,8 @@ class _Reaper:
             heapq.heappush(self._heap, (current.at, next(self._sequence), watch, current))
             self._by_deadline.setdefault(id(current), []).append(watch)
             self._start()
-            self._condition.notify()
+            if self._heap[0][3] is current:
+                self._condition.notify()  # only an earlier deadline changes how long the reaper sleeps
 
     def disarm_all(self, current: Deadline) -> None:
         with self._condition:
@@ -236,10 +238,37 @@ class _DeadlineAdapter(HTTPAdapter):
 
 
 def deadline_session(pool_size: int = 10) -> requests.Session:
-    """A Session whose requests honour :func:`deadline`; no environment proxies or credentials."""
+    """A Session whose requests honour :func:`deadline`; no environment proxies or credentials,
+    no cookies kept (nothing one call receives may reach another)."""
     session = requests.Session()
     session.trust_env = False
-    adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=pool_size)
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    adapter = _DeadlineAdapter(pool_connections=16, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def shared_session_factory(pool_size: int) -> Callable[[], requests.Session]:
+    """A factory handing every caller in this process the same deadline session.
+
+    Connections (and their TLS handshakes) to a FHIR server then outlive one hook call: the next
+    call to that server starts without connecting. It is safe to share because nothing
+    call-specific is kept in it: tokens travel in per-request headers and cookies are refused.
+    A forked worker builds its own (connections are never shared across processes).
+    """
+    lock = threading.Lock()
+    held: dict[int, requests.Session] = {}
+
+    def factory() -> requests.Session:
+        pid = os.getpid()
+        session = held.get(pid)
+        if session is None:
+            with lock:
+                session = held.get(pid)
+                if session is None:
+                    held.clear()
+                    session = held[pid] = deadline_session(pool_size)
+        return session
+
+    return factory

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 from typing import Any
 
 import requests
@@ -22,7 +21,7 @@ from cds_service.config import Settings
 from cds_service.data_gathering import FetchLimits, GatherReport, gather
 from cds_service.errors import CdsHttpError
 from cds_service.handlers import HookContext
-from cds_service.outbound_http import deadline_session
+from cds_service.outbound_http import shared_session_factory
 from cds_service.security.allowlist import FhirAllowlist
 from cds_service.services import SERVICES, ServiceDefinition, build_services
 from clinical_rules.kb import load_knowledge_base
@@ -87,7 +86,9 @@ class Pipeline:
         self.permits = permits
         self.limits = limits
         self.kb = kb
-        self.session_factory = session_factory or partial(deadline_session, pool_size=limits.concurrency)
+        # Four request threads per worker by default (rrmm-cds serve, gunicorn gthread), each with
+        # up to ``concurrency`` requests in flight: the pool keeps that many connections alive.
+        self.session_factory = session_factory or shared_session_factory(4 * limits.concurrency)
         self.services = services or SERVICES
         self._handler_for = handler_for or default_handler_for
         schemas.load_all()

@@ -381,3 +381,17 @@ def test_the_page_size_is_a_setting(test_settings, fixed_clock):
     for service in client.get("/cds-services").get_json()["services"]:
         searches = [t for t in service["prefetch"].values() if "?" in t]
         assert searches and all(t.endswith("&_count=50") for t in searches)
+
+
+@responses.activate
+def test_connections_are_shared_between_calls_but_nothing_call_specific(client, captured_contexts):
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    responses.get(f"{FHIR_BASE}/Condition", json=searchset(), headers={"Set-Cookie": "affinity=patient-a; Path=/"})
+    post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE, fhirAuthorization=auth("first")))
+    post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE))
+    first, second = responses.calls
+    assert first.request.headers["Authorization"] == "Bearer first"
+    assert "Authorization" not in second.request.headers
+    assert "Cookie" not in second.request.headers
+    assert len({id(ctx.index) for ctx in captured_contexts}) == 2
