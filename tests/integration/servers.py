@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import platform
+import secrets
 import shutil
 import socket
 import subprocess
@@ -82,6 +83,18 @@ class FhirServer:
                                 timeout=30)
         response.raise_for_status()
         return response.json()
+
+
+@contextmanager
+def medplum_or_skip(**paging: int) -> Iterator[FhirServer]:
+    """:func:`start_medplum` with a fresh token, or the test skipped with the reason it cannot run."""
+    import pytest
+
+    reason = medplum_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with start_medplum(secrets.token_urlsafe(24), **paging) as fhir:
+        yield fhir
 
 
 @contextmanager

@@ -10,7 +10,6 @@ every hook, and no key may arrive paginated.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +31,7 @@ MEDPLUM_DEFAULT_PAGE = 20
 @pytest.fixture(scope="module")
 def medplum_default_paging() -> Iterator[servers.FhirServer]:
     """A Medplum engine with its own paging (20 per page unless _count says otherwise), loaded."""
-    reason = servers.medplum_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    with servers.start_medplum(secrets.token_urlsafe(24), default_page_size=MEDPLUM_DEFAULT_PAGE) as fhir:
+    with servers.medplum_or_skip(default_page_size=MEDPLUM_DEFAULT_PAGE) as fhir:
         assert rrmm_cds(["fixtures", "load", "--fhir-server", fhir.base_url, "--token", fhir.token]) == 0
         yield fhir
 

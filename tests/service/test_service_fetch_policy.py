@@ -11,7 +11,16 @@ import pytest
 import responses
 from helpers import assert_operation_outcome, assert_valid_cds_response
 from responses import matchers
-from service_requests import FHIR_BASE, PATIENT_ID, condition, full_prefetch, hook_request, searchset
+from service_requests import (
+    FHIR_BASE,
+    PATIENT_ID,
+    condition,
+    full_prefetch,
+    hook_request,
+    medication_request,
+    procedure,
+    searchset,
+)
 
 from cds_service.app import create_app
 from cds_service.logging_json import JsonFormatter
@@ -165,15 +174,7 @@ def test_first_page_in_prefetch_then_refused_pages_of_an_optional_key(client, ca
     page2 = f"{FHIR_BASE}/Procedure?patient={PATIENT_ID}&page=2"
     responses.get(page2, status=403)
     prefetch = full_prefetch()
-    prefetch["procedures"] = searchset(
-        {
-            "resourceType": "Procedure",
-            "id": "p1",
-            "status": "completed",
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        },
-        next_url=page2,
-    )
+    prefetch["procedures"] = searchset(procedure("p1"), next_url=page2)
     assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
     ctx = captured_contexts[0]
     assert ctx.index.get("Procedure", "p1") is not None  # what did arrive is kept
@@ -186,14 +187,7 @@ def test_refused_medication_reads_are_reported(client, captured_contexts):
     responses.get(f"{FHIR_BASE}/Medication/m1", status=403)
     prefetch = full_prefetch()
     prefetch["medicationRequests"] = searchset(
-        {
-            "resourceType": "MedicationRequest",
-            "id": "mr1",
-            "status": "active",
-            "intent": "order",
-            "medicationReference": {"reference": "Medication/m1"},
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        }
+        medication_request("mr1", "active", "order", medicationReference={"reference": "Medication/m1"})
     )
     assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
     assert [(s.resource_type, s.reason) for s in captured_contexts[0].unavailable_sources] == [
