@@ -137,11 +137,11 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_routes(app: Flask, state: AppState) -> None:
     @app.get("/cds-services")
     def discovery() -> Response:
-        return json_response(discovery_document())
+        return json_response(discovery_document(state.pipeline.services))
 
     @app.post("/cds-services/<service_id>")
     def call_service(service_id: str) -> Response:
-        service = find_service(service_id)
+        service = find_service(service_id, state.pipeline.services)
         g.service_id = service.id
         document = _read_json_body(state.settings.max_request_bytes)
         if too_many_resources(document, state.settings.max_resources):
@@ -272,7 +272,10 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CdsHttpError)
     def cds_error(exc: CdsHttpError) -> Response:
         g.outcome = f"refused {exc.status}"
-        return json_response(exc.outcome(), status=exc.status)
+        response = json_response(exc.outcome(), status=exc.status)
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc: RequestEntityTooLarge) -> Response:

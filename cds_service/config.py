@@ -8,7 +8,7 @@ configuration table documents each variable; keep the two in step.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,6 +22,11 @@ DEFAULT_MAX_RESOURCES = 20_000  # FHIR resources per hook request (prefetch + co
 DEFAULT_FETCH_TIMEOUT = 5.0
 DEFAULT_FETCH_BUDGET = 15.0
 DEFAULT_FETCH_RETRIES = 2
+DEFAULT_PREFETCH_PAGE_SIZE = 1000  # _count in every search template (cds_service.services)
+DEFAULT_FETCH_CONCURRENCY = 16  # FHIR requests in flight per hook call
+DEFAULT_FETCH_MAX_BYTES = 16 * 1024 * 1024  # bytes fetched from fhirServer per hook call
+DEFAULT_FETCH_MAX_RESOURCES = 20_000  # resources fetched from fhirServer per hook call
+DEFAULT_UPSTREAM_FAILURE_STATUS = 412  # answer when fhirServer fails after retries (or 503)
 DEFAULT_JWT_ALGORITHMS = ("ES384", "RS384")
 _JWT_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384"})  # never none or HMAC
 DEFAULT_JWT_LEEWAY_S = 60
@@ -47,6 +52,12 @@ class Settings:
     fetch_budget: float = DEFAULT_FETCH_BUDGET  # seconds, all fetches of one hook call together
     fetch_retries: int = DEFAULT_FETCH_RETRIES  # extra attempts after a failed/5xx fetch
     fhir_allowlist: str | None = None  # raw value, parsed by cds_service.security.allowlist
+    # Outbound FHIR reads (cds_service.data_gathering); README "Configuration".
+    prefetch_page_size: int = DEFAULT_PREFETCH_PAGE_SIZE
+    fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY
+    fetch_max_bytes: int = DEFAULT_FETCH_MAX_BYTES
+    fetch_max_resources: int = DEFAULT_FETCH_MAX_RESOURCES
+    upstream_failure_status: int = DEFAULT_UPSTREAM_FAILURE_STATUS
     log_level: str = "INFO"
     # Client JWT verification (cds_service.security.client_auth); README "Security configuration".
     auth: AuthMode = "disabled"
@@ -98,6 +109,7 @@ class Settings:
                 text("RRMM_CDS_FETCH_RETRIES"), "RRMM_CDS_FETCH_RETRIES", DEFAULT_FETCH_RETRIES
             ),
             fhir_allowlist=_checked_allowlist(text("RRMM_CDS_FHIR_ALLOWLIST"), env),
+            **_fetch_settings(text),
             log_level=log_level,
             auth=auth,
             trusted_issuers=text("RRMM_CDS_TRUSTED_ISSUERS"),
@@ -107,6 +119,32 @@ class Settings:
             ),
             audit_salt=text("RRMM_CDS_AUDIT_SALT"),
         )
+
+
+def _fetch_settings(text: Callable[[str], str | None]) -> dict[str, int]:
+    """The outbound-fetch settings beyond timeout, budget and retries."""
+    status = _positive_int(
+        text("RRMM_CDS_UPSTREAM_FAILURE_STATUS"),
+        "RRMM_CDS_UPSTREAM_FAILURE_STATUS",
+        DEFAULT_UPSTREAM_FAILURE_STATUS,
+    )
+    if status not in (412, 503):
+        raise ConfigError("RRMM_CDS_UPSTREAM_FAILURE_STATUS must be 412 or 503")
+    return {
+        "prefetch_page_size": _positive_int(
+            text("RRMM_CDS_PREFETCH_PAGE_SIZE"), "RRMM_CDS_PREFETCH_PAGE_SIZE", DEFAULT_PREFETCH_PAGE_SIZE
+        ),
+        "fetch_concurrency": _positive_int(
+            text("RRMM_CDS_FETCH_CONCURRENCY"), "RRMM_CDS_FETCH_CONCURRENCY", DEFAULT_FETCH_CONCURRENCY
+        ),
+        "fetch_max_bytes": _positive_int(
+            text("RRMM_CDS_FETCH_MAX_BYTES"), "RRMM_CDS_FETCH_MAX_BYTES", DEFAULT_FETCH_MAX_BYTES
+        ),
+        "fetch_max_resources": _positive_int(
+            text("RRMM_CDS_FETCH_MAX_RESOURCES"), "RRMM_CDS_FETCH_MAX_RESOURCES", DEFAULT_FETCH_MAX_RESOURCES
+        ),
+        "upstream_failure_status": status,
+    }
 
 
 def _checked_allowlist(raw: str | None, env: str) -> str | None:

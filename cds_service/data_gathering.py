@@ -5,59 +5,120 @@ Each prefetch key of the service is in one of these states:
 - ``null``: the client says nothing exists: nothing to do, never fetched;
 - a resource, or a Bundle (typed or not) with no ``next`` link: complete;
 - a Bundle with a ``next`` link: the first page; the rest is read from fhirServer;
-- absent, an OperationOutcome, or any other JSON object that is not a resource: missing; the
-  search the template describes is run against fhirServer.
+- absent, an OperationOutcome, any other JSON object that is not a resource, or recognisably
+  DSTU2/STU3 data (``cds_service.fhir_version``): missing; the search the template describes is
+  run against fhirServer.
 
-Keys the client sends that we did not ask for are indexed too (clients may send more). When
-anything is missing and there is no usable fhirServer (none given, not on the allow-list, or
-failing), the call cannot be answered faithfully: :class:`DataUnavailable` (412).
-``Medication`` references the index cannot resolve are read from fhirServer when one is usable.
+Keys the client sends that we did not ask for are indexed too (clients may send more).
+``Medication`` references nothing resolves are read from fhirServer when one is usable, in
+batches, while the searches run (``cds_service.fhir_fetcher``).
+
+A source that cannot be had follows its key's failure policy (``cds_service.fetch_policy``): a
+required one refuses the call (412 naming the search), an optional one is reported in
+:attr:`GatherReport.unavailable` (the handler turns that into a data-gap card; the log gets the
+resource type and the reason). A fhirServer that could not deliver (5xx, 429, timeouts after the
+retries, circuit open) is :class:`UpstreamUnavailable`; one that declares a FHIR version other
+than R4 is refused (412); the fetched data of one call is bounded (bytes, resources: 412 naming
+the limit).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
-from urllib.parse import urljoin
 
 import requests
 
-from cds_service.errors import DataUnavailable
-from cds_service.fhir_client import FhirClient, FhirError, FhirNotFound, has_userinfo, next_link
+from cds_service import config, fhir_urls, fhir_version
+from cds_service.errors import CdsHttpError, DataUnavailable
+from cds_service.fetch_policy import FailureMode, UnavailableSource
+from cds_service.fhir_client import FetchAllowance, FetchLimitExceeded, FhirClient, FhirError, next_link
+from cds_service.fhir_fetcher import Fetcher, FetchRun, Task
+from cds_service.outbound_http import deadline_session
 from cds_service.services import ServiceDefinition, render_template
 from fhir_mappings.draft_orders import unresolved_draft_medication_references
 from fhir_mappings.index import ResourceIndex
 
 log = logging.getLogger(__name__)
 
-MAX_MEDICATION_READS = 50
-MAX_PARALLEL_FETCHES = 4
+DEFAULT_RETRY_AFTER_S = 5
+# Requests leave one after another (each costs CPU under the GIL), so the searches whose page
+# chains are usually longest go first: remaining pages of prefetch Bundles, then by the volume a
+# myeloma record typically holds. The order changes when each chain starts, never what is read.
+_LIKELY_LONGEST_FIRST = (
+    "labObservations",
+    "medicationAdministrations",
+    "vitalSigns",
+    "medicationDispenses",
+    "medicationRequests",
+    "medicationStatements",
+    "findingObservations",
+    "conditions",
+    "procedures",
+    "diagnosticReports",
+    "patient",
+)
 
 
 @dataclass(frozen=True)
 class FetchLimits:
-    timeout: float
-    budget: float
+    """The outbound-fetch settings of ``cds_service.config.Settings``, as one hook call uses them."""
+
+    timeout: float  # seconds, wall clock, per outbound request
+    budget: float  # seconds, all fetches of one call together
     retries: int
+    max_bytes: int = config.DEFAULT_FETCH_MAX_BYTES  # fetched bytes per call
+    max_resources: int = config.DEFAULT_FETCH_MAX_RESOURCES  # fetched resources per call
+    # Requests in flight per call: the default covers the discovery's 11 reads, the capability
+    # statement and Medication batches.
+    concurrency: int = config.DEFAULT_FETCH_CONCURRENCY
+    upstream_failure_status: int = config.DEFAULT_UPSTREAM_FAILURE_STATUS  # 412 (CDS Hooks) or 503
+
+    @classmethod
+    def from_settings(cls, settings: config.Settings) -> FetchLimits:
+        return cls(
+            timeout=settings.fetch_timeout,
+            budget=settings.fetch_budget,
+            retries=settings.fetch_retries,
+            max_bytes=settings.fetch_max_bytes,
+            max_resources=settings.fetch_max_resources,
+            concurrency=settings.fetch_concurrency,
+            upstream_failure_status=settings.upstream_failure_status,
+        )
 
 
 @dataclass
 class GatherReport:
-    """What happened while gathering, for logs and metrics (counts only, no patient data)."""
+    """What happened while gathering, for logs, metrics and the handler (no patient data)."""
 
     fetches: int = 0
     fetch_errors: int = 0
     missing_keys: list[str] = field(default_factory=list)
+    unavailable: list[UnavailableSource] = field(default_factory=list)
+    peak_in_flight: int = 0
+    fetched_bytes: int = 0
+    fetched_resources: int = 0
 
 
-@dataclass(frozen=True)
-class _Pending:
-    missing_searches: tuple[str, ...]  # rendered relative URLs of keys to fetch
-    next_links: tuple[str, ...]  # absolute next-page URLs from prefetch Bundles
+class UpstreamUnavailable(CdsHttpError):
+    """fhirServer could not deliver required data now (after retries): try again later."""
+
+    def __init__(self, diagnostics: str, *, status: int, retry_after: float | None) -> None:
+        super().__init__(status, diagnostics, code="transient")
+        self.retry_after = max(1, math.ceil(retry_after)) if retry_after else DEFAULT_RETRY_AFTER_S
+
+
+@dataclass
+class _KeyState:
+    key: str
+    resource_type: str
+    template: str
+    reason: str | None = None  # why it needs the server ("not sent", "only the first page", ...)
+    search: str | None = None  # rendered search/read to run
+    next_url: str | None = None  # remaining pages of a prefetch Bundle
 
 
 def gather(
@@ -66,69 +127,70 @@ def gather(
     *,
     permits: Callable[[str], bool],
     limits: FetchLimits,
-    session_factory: Callable[[], requests.Session] = requests.Session,
+    session_factory: Callable[[], requests.Session] = deadline_session,
     report: GatherReport | None = None,
 ) -> ResourceIndex:
-    """Build the ResourceIndex for a validated request; raise DataUnavailable (412) if incomplete."""
+    """Build the ResourceIndex for a validated request; raise a CdsHttpError when it cannot."""
     report = report if report is not None else GatherReport()
     context = request["context"]
+    problem = fhir_urls.id_problem(context["patientId"])
+    if problem:
+        raise CdsHttpError(400, f"context.patientId {problem}", code="value")
     index = ResourceIndex(context["patientId"])
-    pending = _index_prefetch(request.get("prefetch") or {}, service, context, index, report)
-
-    needs_server = bool(pending.missing_searches or pending.next_links)
-    if not needs_server and not _unresolved_medications(index, context):
+    needed = _index_prefetch(request.get("prefetch") or {}, service, context, index)
+    report.missing_keys.extend(state.key for state in needed)
+    medications = _unresolved_medications(index, context)
+    if not needed and not medications:
         return index  # complete: fhirServer, if any, is not contacted
-    client = _usable_client(request, permits, limits, session_factory)
-    if needs_server and client is None:
-        raise DataUnavailable(
-            "required prefetch data is missing ("
-            + ", ".join(report.missing_keys or ["incomplete pages"])
-            + ") and no usable fhirServer was given to fetch it from"
-        )
+    client, refusal = _usable_client(request, permits, limits, session_factory)
     if client is None:
+        for state in needed:
+            _record(
+                report, UnavailableSource(state.key, state.resource_type, f"{state.reason}, no fhirServer")
+            )
+        if medications:
+            _record(report, UnavailableSource("Medication", "Medication", "referenced, no fhirServer"))
+        _refuse_unless_omittable(service, needed, report, extra=refusal)
         return index
     try:
-        if needs_server:
-            _fetch_missing(client, pending, index)
-        _read_unresolved_medications(client, index, context)
-    except FhirError as exc:
-        raise DataUnavailable(f"required data could not be fetched from fhirServer: {exc.reason}") from None
+        _fetch(client, service, needed, medications, index, report, limits)
     finally:
         report.fetches += client.requests_made
         report.fetch_errors += client.errors
+        report.fetched_bytes = client.allowance.bytes_read
+        report.fetched_resources = client.allowance.resources_read
     return index
 
 
 def _index_prefetch(
-    prefetch: dict[str, Any],
-    service: ServiceDefinition,
-    context: dict[str, Any],
-    index: ResourceIndex,
-    report: GatherReport,
-) -> _Pending:
-    missing: list[str] = []
-    next_links: list[str] = []
+    prefetch: dict[str, Any], service: ServiceDefinition, context: dict[str, Any], index: ResourceIndex
+) -> list[_KeyState]:
+    needed: list[_KeyState] = []
     for key, template in service.prefetch.items():
-        value = prefetch.get(key) if key in prefetch else _ABSENT
+        state = _KeyState(key, template.split("?", 1)[0].split("/", 1)[0], template)
+        value = prefetch.get(key, _ABSENT)
         if value is None:
             continue  # nothing exists
         if value is _ABSENT or not _is_resource(value) or value.get("resourceType") == "OperationOutcome":
-            rendered = render_template(template, context)
-            if rendered is not None:
-                report.missing_keys.append(key)
-                missing.append(rendered)
-            continue
-        index.add_any(value)
-        link = next_link(value)
-        if link:
-            next_links.append(link)
-    # Extra keys: index what they carry; their pages are not ours to chase.
-    for key, value in prefetch.items():
-        if key not in service.prefetch and _is_resource(value):
+            state.reason = "not sent" if value is _ABSENT else "the client could not read it"
+        elif fhir_version.pre_r4_in_value(value):
+            state.reason = "FHIR DSTU2/STU3 data"
+        else:
             index.add_any(value)
-    # Clients often fill several keys of one type with the same result (and the same next link):
-    # fetch each distinct search and page chain once.
-    return _Pending(tuple(dict.fromkeys(missing)), tuple(dict.fromkeys(next_links)))
+            state.next_url = next_link(value)
+            if state.next_url is None:
+                continue
+            state.reason = "only the first page sent"
+        if state.next_url is None:
+            state.search = render_template(template, context)
+            if state.search is None:
+                continue  # a token the context cannot fill: nothing to ask for
+        needed.append(state)
+    # Extra keys: index what they carry (R4 only); their pages are not ours to chase.
+    for key, value in prefetch.items():
+        if key not in service.prefetch and _is_resource(value) and not fhir_version.pre_r4_in_value(value):
+            index.add_any(value)
+    return needed
 
 
 _ABSENT: Any = object()
@@ -143,16 +205,21 @@ def _usable_client(
     permits: Callable[[str], bool],
     limits: FetchLimits,
     session_factory: Callable[[], requests.Session],
-) -> FhirClient | None:
+) -> tuple[FhirClient | None, str | None]:
     server = request.get("fhirServer")
     if not isinstance(server, str) or not server:
-        return None
-    if has_userinfo(server) or not permits(server):
-        log.warning("fhirServer not permitted; not contacted", extra={"event": "fhir_server_refused"})
-        return None
+        return None, None
+    problem = fhir_urls.fhir_server_problem(server)
+    if problem is None and not permits(fhir_urls.fhir_server_base(server)):
+        problem = "is not on the allow-list"
+    if problem:
+        log.warning(
+            "fhirServer not usable; not contacted", extra={"event": "fhir_server_refused", "reason": problem}
+        )
+        return None, f"fhirServer {problem}"
     authorization = request.get("fhirAuthorization")
     token = authorization.get("access_token") if isinstance(authorization, dict) else None
-    return FhirClient(
+    client = FhirClient(
         server,
         access_token=token if isinstance(token, str) and token else None,
         permits=permits,
@@ -160,53 +227,145 @@ def _usable_client(
         retries=limits.retries,
         budget=limits.budget,
         session=session_factory(),
+        allowance=FetchAllowance(limits.max_bytes, limits.max_resources),
     )
+    return client, None
 
 
-def _fetch_missing(client: FhirClient, pending: _Pending, index: ResourceIndex) -> None:
-    """Run the missing searches/reads and the remaining pages in parallel, index in this thread.
+def _fetch(
+    client: FhirClient,
+    service: ServiceDefinition,
+    needed: list[_KeyState],
+    medications: set[str],
+    index: ResourceIndex,
+    report: GatherReport,
+    limits: FetchLimits,
+) -> None:
+    def is_fatal(task: Task, error: FhirError) -> bool:
+        if task.key == "metadata":
+            return False  # an unreadable capability statement only leaves the version unknown
+        if error.transient or isinstance(error, FetchLimitExceeded):
+            return True
+        return any(service.policy(state.key).mode is FailureMode.FAIL for state in served.get(id(task), ()))
 
-    Fetching one key after another would add the latencies of up to a dozen round trips; the
-    shared client keeps the one time budget. The index is not thread-safe: only this thread
-    feeds it. The first failure wins (412) and the remaining tasks are cancelled.
-    """
-    tasks: list[Callable[[], list[dict[str, Any]]]] = []
-    for relative in pending.missing_searches:
-        if "?" in relative:
-            tasks.append(partial(_all_pages, client.search(relative)))
-        else:
-            tasks.append(partial(_single, client.read, relative))
-    for link in pending.next_links:
-        # The first page came with the prefetch; the rest lives on fhirServer. A next link that
-        # points anywhere else is refused inside the client (never contacted): 412.
-        tasks.append(partial(_all_pages, client.pages(urljoin(client.base_url + "/", link))))
-    for results in _run_parallel(tasks):
-        index.add_any(results)
+    fetcher = Fetcher(client, index, concurrency=limits.concurrency, is_fatal=is_fatal)
+    tasks: list[Task] = []
+    known = fhir_version.CAPABILITIES.get(client.base_url)
+    if known is not None:
+        _refuse_non_r4(known.version)
+    # Clients often fill several keys with one result (and one next link): fetch each target
+    # once, on behalf of every key that needs it.
+    by_target: dict[str, Task] = {}
+    served: dict[int, list[_KeyState]] = {}
+    for state in sorted(needed, key=_start_order):
+        target = state.next_url or state.search or ""
+        task = by_target.get(target)
+        if task is None:
+            if state.next_url:
+                task = fetcher.remaining_pages(state.key, state.resource_type, state.next_url)
+            else:
+                task = fetcher.search(state.key, state.resource_type, target)
+            by_target[target] = task
+            tasks.append(task)
+        served.setdefault(id(task), []).append(state)
+    tasks.extend(fetcher.medications(medications))
+    if known is None:
+        tasks.append(fetcher.capability_statement())
+    run = fetcher.run(tasks, follow_medications=True)
+    report.peak_in_flight = max(report.peak_in_flight, client.peak_in_flight)
+    _judge(run, client, service, served, report, limits)
 
 
-def _all_pages(pages: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
-    return list(pages)
+def _start_order(state: _KeyState) -> tuple[bool, int]:
+    rank = _LIKELY_LONGEST_FIRST.index(state.key) if state.key in _LIKELY_LONGEST_FIRST else len(_LIKELY_LONGEST_FIRST)
+    return state.next_url is None, rank
 
 
-def _single(read: Callable[[str], dict[str, Any]], relative: str) -> list[dict[str, Any]]:
-    return [read(relative)]
+def _judge(
+    run: FetchRun,
+    client: FhirClient,
+    service: ServiceDefinition,
+    served: dict[int, list[_KeyState]],
+    report: GatherReport,
+    limits: FetchLimits,
+) -> None:
+    """Turn the task outcomes into the call's fate, most fundamental refusal first."""
+    for outcome in run.outcomes:
+        if outcome.task.key == "metadata" and (outcome.error is None or not outcome.error.transient):
+            version = fhir_version.declared_version(outcome.task.result)
+            fhir_version.CAPABILITIES.put(client.base_url, version)
+            _refuse_non_r4(version)
+    if isinstance(run.fatal, FetchLimitExceeded):
+        limit = run.fatal
+        unit = "bytes" if limit.limit.endswith("BYTES") else "resources"
+        raise CdsHttpError(
+            412,
+            f"the data on fhirServer for this call exceeds the limit {limit.limit} ({limit.value} {unit}); "
+            "ask the operator to raise it or send the data as prefetch",
+            code="too-costly",
+        )
+    if run.fatal is not None and run.fatal.transient:
+        raise UpstreamUnavailable(
+            f"fhirServer could not deliver the patient's data ({run.fatal.reason}); try again later",
+            status=limits.upstream_failure_status,
+            retry_after=getattr(run.fatal, "retry_after", None),
+        )
+    failed: list[_KeyState] = []
+    for outcome in run.outcomes:
+        task, error = outcome.task, outcome.error
+        if error is None or task.key == "metadata":
+            continue
+        reason = _reason(error, task)
+        if task.key == "Medication":
+            _record(report, UnavailableSource("Medication", "Medication", reason))
+            continue
+        for state in served.get(id(task), ()):
+            _record(report, UnavailableSource(state.key, state.resource_type, reason))
+            failed.append(state)
+    _refuse_unless_omittable(service, failed, report)
 
 
-def _run_parallel(tasks: list[Callable[[], list[dict[str, Any]]]]) -> Iterator[list[dict[str, Any]]]:
-    if len(tasks) <= 1:
-        for task in tasks:
-            yield task()
+def _reason(error: FhirError, task: Task) -> str:
+    base = f"HTTP {error.status}" if error.status else error.reason
+    return f"{base} after {task.pages} page{'s' if task.pages != 1 else ''}" if task.pages else base
+
+
+def _refuse_non_r4(version: str | None) -> None:
+    if version is not None and not fhir_version.is_r4(version):
+        raise CdsHttpError(
+            412,
+            f"fhirServer declares FHIR {fhir_version.release_name(version)}; this service reads FHIR R4 "
+            "(4.0.x) only",
+            code="not-supported",
+        )
+
+
+def _refuse_unless_omittable(
+    service: ServiceDefinition, failed: list[_KeyState], report: GatherReport, *, extra: str | None = None
+) -> None:
+    """412 naming every failed search the answer cannot do without."""
+    failed_keys = {state.key for state in failed}
+    answered = {key for key in service.prefetch if key not in failed_keys}
+    blocking = [state for state in failed if not service.policy(state.key).omittable(answered)]
+    if not blocking:
         return
-    executor = ThreadPoolExecutor(
-        max_workers=min(MAX_PARALLEL_FETCHES, len(tasks)), thread_name_prefix="fhir"
+    reasons = {source.key: source.reason for source in report.unavailable}
+    named = "; ".join(
+        f"{state.key} ({state.template}): {reasons.get(state.key, state.reason)}" for state in blocking
     )
-    try:
-        futures = [executor.submit(task) for task in tasks]
-        for future in futures:
-            yield future.result()
-    finally:
-        # On failure, queued fetches are dropped; running ones end within the fetch budget.
-        executor.shutdown(wait=False, cancel_futures=True)
+    raise DataUnavailable(f"required data could not be obtained: {named}" + (f" ({extra})" if extra else ""))
+
+
+def _record(report: GatherReport, source: UnavailableSource) -> None:
+    report.unavailable.append(source)
+    log.warning(
+        "a source of the patient's record is unavailable",
+        extra={
+            "event": "fetch_source_unavailable",
+            "resource_type": source.resource_type,
+            "reason": source.reason,
+        },
+    )
 
 
 def _unresolved_medications(index: ResourceIndex, context: dict[str, Any]) -> set[str]:
@@ -214,18 +373,3 @@ def _unresolved_medications(index: ResourceIndex, context: dict[str, Any]) -> se
     return index.unresolved_medication_references() | unresolved_draft_medication_references(
         context.get("draftOrders"), index
     )
-
-
-def _read_unresolved_medications(client: FhirClient, index: ResourceIndex, context: dict[str, Any]) -> None:
-    references = sorted(_unresolved_medications(index, context))[:MAX_MEDICATION_READS]
-    tasks = [partial(_medication, client, reference) for reference in references]
-    for results in _run_parallel(tasks):
-        index.add_any(results)
-
-
-def _medication(client: FhirClient, reference: str) -> list[dict[str, Any]]:
-    try:
-        return [client.read(reference)]
-    except FhirNotFound:
-        # A deleted Medication: the drug may still be named in the reference's display.
-        return []

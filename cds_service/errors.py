@@ -24,7 +24,12 @@ MAX_DIAGNOSTICS_CHARS = 500
 
 
 class CdsHttpError(Exception):
-    """A request the service refuses; ``status`` is always a 4xx."""
+    """A request the service refuses: a 4xx, or a 503 for an upstream failure (with Retry-After).
+
+    ``retry_after`` (seconds), when set, is sent as the ``Retry-After`` header.
+    """
+
+    retry_after: int | None = None
 
     def __init__(self, status: int, diagnostics: str | list[str], *, code: str | None = None) -> None:
         messages = [diagnostics] if isinstance(diagnostics, str) else list(diagnostics)

@@ -23,6 +23,8 @@ from typing import Any
 
 from cds_cards.order_cards import render_findings
 from cds_cards.patient_view import PatientView, patient_view
+from cds_cards.patient_view.data_gaps import render_reported
+from cds_service.fetch_policy import UnavailableSource
 from clinical_rules.decisions import ReportedGap
 from clinical_rules.kb import KnowledgeBase, load_knowledge_base
 from clinical_rules.order_checks import check_orders
@@ -43,8 +45,13 @@ class HookContext:
     index: ResourceIndex
     context: dict[str, Any] = field(default_factory=dict)  # the request's hook context, as sent
     kb: KnowledgeBase | None = None  # loaded once at start-up by pipeline.build_pipeline
-    # What the caller could not fetch or read (e.g. a FHIR search that failed): data-gap items.
-    reported_gaps: tuple[ReportedGap, ...] = ()
+    # Sources of the record the answer had to do without (a refused search, DSTU2/STU3 data, a key
+    # not sent and no fhirServer): each becomes an item of the data-gap card.
+    unavailable_sources: tuple[UnavailableSource, ...] = ()
+
+    @property
+    def reported_gaps(self) -> tuple[ReportedGap, ...]:
+        return tuple(source.as_reported_gap() for source in self.unavailable_sources)
 
     @property
     def knowledge_base(self) -> KnowledgeBase:
@@ -78,7 +85,9 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
     if not judged:
         return []
     facts = facts_for(ctx)
-    return render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb)
+    cards = render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb)
+    # The checks ran without part of the record (e.g. the medication history): say so.
+    return cards + render_reported(ctx.reported_gaps, kb, source_label=kb.order_source_label)
 
 
 def selected_drafts(drafts: Sequence[DraftOrder], selections: Any) -> tuple[DraftOrder, ...]:

@@ -47,6 +47,7 @@ ALLOWED_FIELDS: frozenset[str] = frozenset(
         "rule_id",
         "kb_version",
         "reason",
+        "resource_type",
         "error_type",
         "event",
         "component",

@@ -21,8 +21,9 @@ from cds_service.config import Settings
 from cds_service.data_gathering import FetchLimits, GatherReport, gather
 from cds_service.errors import CdsHttpError
 from cds_service.handlers import HookContext
+from cds_service.outbound_http import shared_session_factory
 from cds_service.security.allowlist import FhirAllowlist
-from cds_service.services import SERVICES, ServiceDefinition
+from cds_service.services import SERVICES, ServiceDefinition, build_services
 from clinical_rules.kb import load_knowledge_base
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,8 @@ class HookResult:
     rules_ms: float = 0.0
 
 
-def find_service(service_id: str) -> ServiceDefinition:
-    service = SERVICES.get(service_id)
+def find_service(service_id: str, services: dict[str, ServiceDefinition] | None = None) -> ServiceDefinition:
+    service = (services or SERVICES).get(service_id)
     if service is None:
         raise CdsHttpError(404, "unknown CDS service", code="not-found")
     return service
@@ -78,19 +79,23 @@ class Pipeline:
         permits: Callable[[str], bool],
         limits: FetchLimits,
         kb: Any = None,
-        session_factory: Callable[[], requests.Session] = requests.Session,
+        session_factory: Callable[[], requests.Session] | None = None,
         handler_for: Callable[[str], Handler] | None = None,
+        services: dict[str, ServiceDefinition] | None = None,
     ) -> None:
         self.permits = permits
         self.limits = limits
         self.kb = kb
-        self.session_factory = session_factory
+        # Four request threads per worker by default (rrmm-cds serve, gunicorn gthread), each with
+        # up to ``concurrency`` requests in flight: the pool keeps that many connections alive.
+        self.session_factory = session_factory or shared_session_factory(4 * limits.concurrency)
+        self.services = services or SERVICES
         self._handler_for = handler_for or default_handler_for
         schemas.load_all()
 
     def run(self, service_id: str, document: Any, evaluation_date: date) -> HookResult:
         """Answer one hook call; raises CdsHttpError for 400/404/412."""
-        service = find_service(service_id)
+        service = find_service(service_id, self.services)
         request = validate_request(service, document)
         context = request["context"]
         report = GatherReport()
@@ -112,6 +117,7 @@ class Pipeline:
             index=index,
             context=context,
             kb=self.kb,
+            unavailable_sources=tuple(report.unavailable),
         )
         result = HookResult(
             service=service,
@@ -166,10 +172,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
     allowlist = FhirAllowlist.from_setting(settings.fhir_allowlist, production=settings.production)
     return Pipeline(
         permits=allowlist.permits,
-        limits=FetchLimits(
-            timeout=settings.fetch_timeout, budget=settings.fetch_budget, retries=settings.fetch_retries
-        ),
+        limits=FetchLimits.from_settings(settings),
         kb=load_knowledge_base(),
+        services=build_services(settings.prefetch_page_size),
     )
 
 

@@ -10,8 +10,11 @@ other categories); clients may fill them with overlapping results: the index de-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+from cds_service.fetch_policy import OPTIONAL, REQUIRED, FailureMode, KeyPolicy
 
 # The LOINC codes whose Observations are not reliably filed as laboratory or vital-signs.
 FINDING_CODES = (
@@ -26,13 +29,22 @@ FINDING_CODES = (
 )
 _LOINC = "http://loinc.org"
 
-PREFETCH: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
+# Page size asked for in every search template (``_count``; RRMM_CDS_PREFETCH_PAGE_SIZE). Large
+# pages mean short page chains; servers cap it (Epic, Oracle Health), so ``next`` links are still
+# followed when fhirServer is given. 1000 is the most FHIR servers honour (HAPI, Medplum).
+DEFAULT_PAGE_SIZE = 1000
+
+# The searches, by prefetch key. Medication searches ask the server to include the Medication
+# resources they reference (``_include=<type>:medication``), so a client that fills prefetch
+# itself delivers them too and nothing has to be read one by one.
+_SEARCHES: dict[str, str] = {
     "conditions": "Condition?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "medicationDispenses": "MedicationDispense?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}"
+    "&_include=MedicationStatement:medication",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&_include=MedicationRequest:medication",
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}"
+    "&_include=MedicationAdministration:medication",
+    "medicationDispenses": "MedicationDispense?patient={{context.patientId}}&_include=MedicationDispense:medication",
     "labObservations": "Observation?patient={{context.patientId}}&category=laboratory",
     "vitalSigns": "Observation?patient={{context.patientId}}&category=vital-signs",
     "findingObservations": "Observation?patient={{context.patientId}}&code="
@@ -40,6 +52,34 @@ PREFETCH: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
     "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
 }
+
+# What a failed source means for the answer (cds_service.fetch_policy): the Patient, the
+# conditions and the medication history (MedicationRequest or MedicationStatement) are required.
+FAILURE_POLICY: dict[str, KeyPolicy] = {
+    "patient": REQUIRED,
+    "conditions": REQUIRED,
+    "medicationStatements": KeyPolicy(FailureMode.OMIT_IF_ALTERNATIVE, ("medicationRequests",)),
+    "medicationRequests": KeyPolicy(FailureMode.OMIT_IF_ALTERNATIVE, ("medicationStatements",)),
+    "medicationAdministrations": OPTIONAL,
+    "medicationDispenses": OPTIONAL,
+    "labObservations": OPTIONAL,
+    "vitalSigns": OPTIONAL,
+    "findingObservations": OPTIONAL,
+    "procedures": OPTIONAL,
+    "diagnosticReports": OPTIONAL,
+}
+
+
+def prefetch_templates(page_size: int = DEFAULT_PAGE_SIZE) -> dict[str, str]:
+    """The prefetch templates, every search asking for pages of ``page_size``."""
+    if page_size < 1:
+        raise ValueError("page size must be positive")
+    templates = {"patient": "Patient/{{context.patientId}}"}
+    templates.update({key: f"{search}&_count={page_size}" for key, search in _SEARCHES.items()})
+    return templates
+
+
+PREFETCH: dict[str, str] = prefetch_templates()
 
 _USAGE = (
     "Send the prefetch keys listed (or fhirServer with a patient-scoped read token, e.g. "
@@ -56,6 +96,10 @@ class ServiceDefinition:
     description: str
     usage_requirements: str
     prefetch: dict[str, str]
+    failure_policy: dict[str, KeyPolicy] = field(default_factory=lambda: dict(FAILURE_POLICY))
+
+    def policy(self, key: str) -> KeyPolicy:
+        return self.failure_policy.get(key, REQUIRED)
 
     def discovery_entry(self) -> dict[str, Any]:
         return {
@@ -68,49 +112,55 @@ class ServiceDefinition:
         }
 
 
-SERVICES: dict[str, ServiceDefinition] = {
-    service.id: service
-    for service in (
-        ServiceDefinition(
-            id="rrmm-relapse-guidance",
-            hook="patient-view",
-            title="RRMM relapse treatment guidance",
-            description=(
-                "For a patient with multiple myeloma at relapse: the recommended next regimen and "
-                "alternatives, supportive care, salvage transplant, referral, relapse work-up and "
-                "missing data, each with the facts and sources behind it. Silent otherwise."
+def build_services(page_size: int = DEFAULT_PAGE_SIZE) -> dict[str, ServiceDefinition]:
+    """The three services with prefetch templates asking for pages of ``page_size``."""
+    prefetch = prefetch_templates(page_size)
+    return {
+        service.id: service
+        for service in (
+            ServiceDefinition(
+                id="rrmm-relapse-guidance",
+                hook="patient-view",
+                title="RRMM relapse treatment guidance",
+                description=(
+                    "For a patient with multiple myeloma at relapse: the recommended next regimen and "
+                    "alternatives, supportive care, salvage transplant, referral, relapse work-up and "
+                    "missing data, each with the facts and sources behind it. Silent otherwise."
+                ),
+                usage_requirements=_USAGE,
+                prefetch=prefetch,
             ),
-            usage_requirements=_USAGE,
-            prefetch=PREFETCH,
-        ),
-        ServiceDefinition(
-            id="rrmm-order-select",
-            hook="order-select",
-            title="RRMM order check (selection)",
-            description=(
-                "Checks the selected draft myeloma orders against the patient's history: "
-                "refractoriness, contraindications, dosing, missing prophylaxis and regimen intensity."
+            ServiceDefinition(
+                id="rrmm-order-select",
+                hook="order-select",
+                title="RRMM order check (selection)",
+                description=(
+                    "Checks the selected draft myeloma orders against the patient's history: "
+                    "refractoriness, contraindications, dosing, missing prophylaxis and regimen intensity."
+                ),
+                usage_requirements=_USAGE,
+                prefetch=prefetch,
             ),
-            usage_requirements=_USAGE,
-            prefetch=PREFETCH,
-        ),
-        ServiceDefinition(
-            id="rrmm-order-sign",
-            hook="order-sign",
-            title="RRMM order check (signing)",
-            description=(
-                "Checks every draft myeloma order before signing: refractoriness, "
-                "contraindications, dosing, missing prophylaxis and regimen intensity."
+            ServiceDefinition(
+                id="rrmm-order-sign",
+                hook="order-sign",
+                title="RRMM order check (signing)",
+                description=(
+                    "Checks every draft myeloma order before signing: refractoriness, "
+                    "contraindications, dosing, missing prophylaxis and regimen intensity."
+                ),
+                usage_requirements=_USAGE,
+                prefetch=prefetch,
             ),
-            usage_requirements=_USAGE,
-            prefetch=PREFETCH,
-        ),
-    )
-}
+        )
+    }
 
 
-def discovery_document() -> dict[str, Any]:
-    return {"services": [service.discovery_entry() for service in SERVICES.values()]}
+SERVICES: dict[str, ServiceDefinition] = build_services()
+
+
+def discovery_document(services: dict[str, ServiceDefinition] | None = None) -> dict[str, Any]:
+    return {"services": [service.discovery_entry() for service in (services or SERVICES).values()]}
 
 
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
@@ -119,7 +169,7 @@ _TOKEN = re.compile(r"\{\{\s*([A-Za-z.]+)\s*\}\}")
 def render_template(template: str, context: dict[str, Any]) -> str | None:
     """Fill ``{{context.x}}`` tokens from the hook context; None if a token has no string value.
 
-    The values are FHIR ids (validated by the request schema), so no URL escaping is needed.
+    Values are percent-encoded: whatever a client sends, it stays one value in one place.
     """
     unresolved = False
 
@@ -130,7 +180,7 @@ def render_template(template: str, context: dict[str, Any]) -> str | None:
         if not isinstance(value, str) or not value:
             unresolved = True
             return ""
-        return value
+        return quote(value, safe="")
 
     rendered = _TOKEN.sub(fill, template)
     return None if unresolved else rendered

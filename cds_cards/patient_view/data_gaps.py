@@ -3,22 +3,35 @@ dosing is blocked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cds_cards.markdown import bullets, escape
 from cds_cards.patient_view.common import card, facts_section
+from clinical_rules.patient_view.data_gaps import reported_card
 
 if TYPE_CHECKING:
-    from clinical_rules.decisions import DataGapCard
+    from clinical_rules.decisions import DataGapCard, ReportedGap
+    from clinical_rules.kb import KnowledgeBase
     from clinical_rules.patient_view import FamilyContext
 
 
 def render(gaps: DataGapCard, ctx: FamilyContext) -> list[dict[str, Any]]:
-    kb = ctx.kb
+    return [render_card(gaps, ctx.kb)]
+
+
+def render_reported(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, source_label: str) -> list[dict[str, Any]]:
+    """The data-gap card of the caller's gaps alone (none when there are none)."""
+    gaps = reported_card(reported, kb)
+    return [render_card(gaps, kb, source_label=source_label)] if gaps is not None else []
+
+
+def render_card(gaps: DataGapCard, kb: KnowledgeBase, *, source_label: str | None = None) -> dict[str, Any]:
     record = kb.cards.layout.record
     lines = [record.render(text=escape(g.text.text), record=escape(g.record.text)) for g in gaps.gaps]
-    return [card(
+    return card(
         kb,
+        source_label=source_label,
         summary=gaps.summary.text,
         indicator="warning" if gaps.blocks_dosing else "info",
         topic="data-gap",
@@ -27,4 +40,4 @@ def render(gaps: DataGapCard, ctx: FamilyContext) -> list[dict[str, Any]]:
         detail_sections=(bullets(lines), facts_section(gaps.facts_used, kb)),
         provenance=gaps.provenance,
         override_reasons=gaps.override_reasons,
-    )]
+    )

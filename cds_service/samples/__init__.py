@@ -166,7 +166,8 @@ def prefetch(templates: dict[str, str], items: list[Resource], patient_id: str) 
 
     ``Type/{{context.patientId}}`` reads give the resource; ``Type?...`` searches give a searchset
     Bundle of the resources of that type matching the ``category`` and ``code`` token parameters
-    (other parameters, such as ``patient``, are satisfied by construction); no match gives ``None``.
+    (other parameters, such as ``patient``, are satisfied by construction), with the Medications
+    they reference when the template asks for ``_include=<type>:medication``; no match gives ``None``.
     """
     filled: dict[str, Any] = {}
     for key, template in templates.items():
@@ -178,8 +179,16 @@ def prefetch(templates: dict[str, str], items: list[Resource], patient_id: str) 
             continue
         params = parse_qs(query)
         matches = [r for r in items if r["resourceType"] == resource_type and _matches(r, params)]
-        filled[key] = _searchset(matches) if matches else None
+        included = _included_medications(matches, items) if any(
+            v.endswith(":medication") for v in params.get("_include", [])) else []
+        filled[key] = _searchset(matches, included) if matches else None
     return filled
+
+
+def _included_medications(matches: list[Resource], items: list[Resource]) -> list[Resource]:
+    """The Medication resources ``matches`` reference, as ``_include=<type>:medication`` adds them."""
+    wanted = {ref.get("reference") for r in matches if isinstance(ref := r.get("medicationReference"), dict)}
+    return [r for r in items if r["resourceType"] == "Medication" and f"Medication/{r.get('id')}" in wanted]
 
 
 def _matches(resource: Resource, params: dict[str, list[str]]) -> bool:
@@ -195,9 +204,10 @@ def _matches(resource: Resource, params: dict[str, list[str]]) -> bool:
     return True
 
 
-def _searchset(items: list[Resource]) -> Resource:
+def _searchset(items: list[Resource], included: list[Resource] | None = None) -> Resource:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(items),
-            "entry": [{"resource": r} for r in items]}
+            "entry": [{"resource": r} for r in items]
+            + [{"resource": r, "search": {"mode": "include"}} for r in included or ()]}
 
 
 def hook_request(

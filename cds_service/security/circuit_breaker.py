@@ -45,6 +45,13 @@ class CircuitBreaker:
                 return "half-open"
             return "open"
 
+    def seconds_until_trial(self) -> float | None:
+        """How long an open circuit still refuses calls (a Retry-After hint); None when closed."""
+        with self._lock:
+            if self._opened_at is None:
+                return None
+            return max(self.reset_after_s - (self._clock() - self._opened_at), 0.0)
+
     def allow(self) -> bool:
         """May a request be sent now?  In half-open state only one trial at a time."""
         with self._lock:

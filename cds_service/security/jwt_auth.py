@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 import jwt
 
-from cds_service.security.issuers import TrustedIssuer
+from cds_service.security.issuers import JwksUnavailable, TrustedIssuer
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +136,10 @@ class ClientJwtVerifier:
         source = issuer.key_source(jku)
         if source is None:
             raise AuthenticationFailed("jku not allow-listed")  # and never fetched
-        key = source.get_key(kid)
+        try:
+            key = source.get_key(kid)
+        except JwksUnavailable as exc:
+            raise AuthenticationFailed(exc.reason) from None  # not "unknown kid": the keys were not read
         if key is None:
             raise AuthenticationFailed("unknown kid")
         if not key.fits(alg):

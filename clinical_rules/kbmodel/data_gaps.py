@@ -33,14 +33,33 @@ class PossibleProgressionGap(KBModel):
 
 
 # Slots of caller-reported gaps are whatever the caller names; missing ones read as "?".
-REPORTED_SLOTS = ("kind", "resource_type", "status", "version", "count")
+REPORTED_SLOTS = ("kind", "key", "resource_type", "reason", "status", "version", "count", "source", "effect")
 ReportedText = Annotated[Template, Slots(*REPORTED_SLOTS)]
+
+
+class SourceText(KBModel):
+    name: Text
+    effect: Text
 
 
 class ReportedGap(KBModel):
     name: ReportedText
     text: ReportedText
     record: ReportedText
+    # How a source is named ({source}) and what the answer could not take into account without it
+    # ({effect}), per prefetch key or resource type, then `default`.
+    sources: Table[SourceText] = {}
+
+    @model_validator(mode="after")
+    def _default_source(self) -> "ReportedGap":
+        if self.sources and "default" not in self.sources:
+            raise ValueError("sources needs a `default` entry")
+        return self
+
+    def source(self, key: str, resource_type: str) -> "SourceText | None":
+        if not self.sources:
+            return None
+        return self.sources.get(key) or self.sources.get(resource_type) or self.sources["default"]
 
 
 class DataGaps(KBModel):

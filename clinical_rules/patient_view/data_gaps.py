@@ -6,7 +6,7 @@ met with silence."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from clinical_rules.decisions import DataGap, DataGapCard, FactUsed, Provenance, ReportedGap, composed, say
@@ -92,10 +92,28 @@ def _mapping_notes(ctx: FamilyContext, given: set[str]) -> list[DataGap]:
     return gaps
 
 
+def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase) -> DataGapCard | None:
+    """The data-gap card of the caller's gaps alone (the order hooks: checks run on a partial record)."""
+    gaps = [_reported(gap, kb) for gap in reported]
+    if not gaps:
+        return None
+    return DataGapCard(
+        gaps=tuple(gaps),
+        summary=say(kb.cards.data_gap.summary, items=", ".join(g.name.text for g in gaps)),
+        provenance=Provenance.of([kb.data_gaps.rule_id], kb.version, kb.data_gaps.seeds),
+    )
+
+
 def _reported(gap: ReportedGap, kb: KnowledgeBase) -> DataGap:
     texts = kb.data_gaps.reported.get(gap.kind) or kb.data_gaps.reported["other"]
     # A value the caller did not give reads as "?" rather than costing the whole card.
     given = dict(gap.values)
+    source = texts.source(given.get("key", ""), given.get("resource_type", ""))
+    if source is not None:
+        given.setdefault("source", source.name.render())
+        given.setdefault("effect", source.effect.render())
     values: Mapping[str, str] = {slot: given.get(slot, "?") for slot in REPORTED_SLOTS} | {"kind": gap.kind}
-    return DataGap(code=f"reported:{gap.kind}", name=say(texts.name, **values), text=say(texts.text, **values),
+    # One item per source: a key (the prefetch key) tells two sources of one kind apart.
+    code = f"reported:{gap.kind}" + (f":{given['key']}" if "key" in given else "")
+    return DataGap(code=code, name=say(texts.name, **values), text=say(texts.text, **values),
                    record=say(texts.record, **values))

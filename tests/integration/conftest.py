@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,7 @@ PAGE_SIZE = 25
 
 @pytest.fixture(scope="session")
 def medplum() -> Iterator[servers.FhirServer]:
-    reason = servers.medplum_skip_reason()
-    if reason:
-        pytest.skip(reason)
-    with servers.start_medplum(secrets.token_urlsafe(24), max_page_size=PAGE_SIZE) as fhir:
+    with servers.medplum_or_skip(max_page_size=PAGE_SIZE) as fhir:
         yield fhir
 
 

@@ -3,7 +3,8 @@
 - :func:`medplum_skip_reason` / :func:`ensure_medplum_installed` — the Node 22 runtime and the
   Medplum packages live in ``tests/integration/medplum/node_modules`` (git-ignored), installed with
   ``npm ci`` from the committed lock file. Tests skip only when npm itself is missing.
-- :func:`start_medplum` — ``server.mjs`` on a free loopback port with a bearer token it checks.
+- :func:`start_medplum` — ``server.mjs`` on a free loopback port with a bearer token it checks
+  (``max_page_size`` caps every page; ``default_page_size`` pages like a production Medplum).
 - :func:`start_service` — ``rrmm-cds serve`` (gunicorn, development mode) on a free port.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import platform
+import secrets
 import shutil
 import socket
 import subprocess
@@ -84,10 +86,23 @@ class FhirServer:
 
 
 @contextmanager
-def start_medplum(token: str, *, max_page_size: int = 0) -> Iterator[FhirServer]:
+def medplum_or_skip(**paging: int) -> Iterator[FhirServer]:
+    """:func:`start_medplum` with a fresh token, or the test skipped with the reason it cannot run."""
+    import pytest
+
+    reason = medplum_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with start_medplum(secrets.token_urlsafe(24), **paging) as fhir:
+        yield fhir
+
+
+@contextmanager
+def start_medplum(token: str, *, max_page_size: int = 0, default_page_size: int = 0) -> Iterator[FhirServer]:
     # stdout carries only the LISTENING line; stderr is discarded so it can never fill a pipe.
     process = subprocess.Popen(
-        [str(NODE_BIN), "server.mjs", "--port", "0", "--token", token, "--max-page-size", str(max_page_size)],
+        [str(NODE_BIN), "server.mjs", "--port", "0", "--token", token, "--max-page-size", str(max_page_size),
+         "--default-page-size", str(default_page_size)],
         cwd=MEDPLUM_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

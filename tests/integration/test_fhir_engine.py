@@ -87,11 +87,14 @@ def test_a_rejected_token_is_a_clear_4xx_not_cards(service: str, loaded_medplum:
 
 def test_the_service_reads_referenced_medications_and_reports(service: str, loaded_medplum: FhirServer) -> None:
     persona = samples.persona("len-refractory")  # Revlimid fills point at a Medication resource
-    medication_ids = {r["id"] for r in samples.resources(persona, samples.utc_today())
-                      if r["resourceType"] == "Medication"}
     loaded_medplum.request_log()
     response = _call(service, loaded_medplum, persona, "patient-view")
     assert response.status_code == 200, response.text
-    paths = {r["path"] for r in loaded_medplum.request_log()}
-    assert {f"/Medication/{mid}" for mid in medication_ids} <= paths
+    served = loaded_medplum.request_log()
+    paths = {r["path"] for r in served}
+    # The medication searches ask for the referenced Medications (_include): none is read alone.
+    assert any("_include=MedicationDispense%3Amedication" in r["query"] or "_include=MedicationDispense:medication"
+               in r["query"] for r in served)
+    assert not any(path.startswith("/Medication/") for path in paths)
     assert "/DiagnosticReport" in paths  # the FISH narrative that makes her high-risk
+    assert problems(response.json()["cards"], persona.expect["patient-view"]) == []

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from cds_service.fetch_policy import UnavailableSource
 from cds_service.handlers import HookContext, patient_view_result
-from clinical_rules.decisions import ReportedGap
 from clinical_rules.patient_view import decide
 from clinical_rules.trace import decision_trace
 from fhir_mappings.index import ResourceIndex
@@ -36,11 +36,11 @@ def test_the_handler_returns_the_decision_with_its_cards_and_takes_reported_gaps
 
     facts = FactsBuilder().not_at_relapse().build()
     monkeypatch.setattr(handlers, "build_facts", lambda *_a, **_k: facts)
-    gap = ReportedGap.of("source-unavailable", resource_type="MedicationStatement", status=404)
+    source = UnavailableSource("medicationStatements", "MedicationStatement", "HTTP 404")
     ctx = HookContext("rrmm-relapse-guidance", "patient-view", "pt-1", date(2026, 3, 1), ResourceIndex("pt-1"), {}, kb,
-                      reported_gaps=(gap,))
+                      unavailable_sources=(source,))
     result = patient_view_result(ctx)
     assert [c["source"]["topic"]["code"] for c in result.cards] == ["data-gap"]
     trace = decision_trace(result.decision)
-    assert trace["dataGaps"]["gaps"][0]["code"] == "reported:source-unavailable"
-    assert "MedicationStatement could not be read from the EHR (HTTP 404)" in result.cards[0]["detail"]
+    assert trace["dataGaps"]["gaps"][0]["code"] == "reported:source-unavailable:medicationStatements"
+    assert "Medication statements could not be read (HTTP 404): drug history recorded as statements" in result.cards[0]["detail"]

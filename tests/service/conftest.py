@@ -8,6 +8,7 @@ import pytest
 
 from cds_service import handlers
 from cds_service.app import create_app
+from cds_service.fhir_version import CAPABILITIES
 from cds_service.security.circuit_breaker import FHIR_SERVER_BREAKERS
 
 
@@ -52,3 +53,15 @@ def closed_circuit_breakers():
     FHIR_SERVER_BREAKERS.clear()
     yield
     FHIR_SERVER_BREAKERS.clear()
+
+
+@pytest.fixture(autouse=True)
+def known_r4_server():
+    """The service reads [base]/metadata once per server and caches the version it declares: the
+    tests start as if that had happened for FHIR_BASE (the metadata read has tests of its own)."""
+    from service_requests import FHIR_BASE
+
+    CAPABILITIES.clear()
+    CAPABILITIES.put(FHIR_BASE, "4.0.1")
+    yield
+    CAPABILITIES.clear()

@@ -37,28 +37,31 @@ def condition(cid: str = "c1", text: str = "Multiple myeloma") -> dict[str, Any]
     }
 
 
+def procedure(pid: str = "p1") -> dict[str, Any]:
+    return {"resourceType": "Procedure", "id": pid, "status": "completed", "subject": {"reference": f"Patient/{PATIENT_ID}"}}
+
+
+def medication_request(mid: str, status: str, intent: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationRequest",
+        "id": mid,
+        "status": status,
+        "intent": intent,
+        **fields,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+    }
+
+
 def full_prefetch() -> dict[str, Any]:
     """Every key present: the Patient read and empty searchsets."""
     return {key: (patient() if key == "patient" else searchset()) for key in PREFETCH_KEYS}
 
 
 def draft_orders() -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {
-                "resource": {
-                    "resourceType": "MedicationRequest",
-                    "id": "draft-1",
-                    "status": "draft",
-                    "intent": "proposal",
-                    "medicationCodeableConcept": {"text": "lenalidomide 10 mg"},
-                    "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                }
-            }
-        ],
-    }
+    draft = medication_request(
+        "draft-1", "draft", "proposal", medicationCodeableConcept={"text": "lenalidomide 10 mg"}
+    )
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}
 
 
 def hook_request(service_id: str = "rrmm-relapse-guidance", *, prefetch: Any = "full", **extra: Any) -> dict:

@@ -179,31 +179,37 @@ def medication_statement(ref: str) -> dict:
     }
 
 
+def medication_search(*ids: str) -> str:
+    return f"{FHIR_BASE}/Medication?_id={','.join(ids)}&_count={len(ids)}"
+
+
 @responses.activate
 def test_unresolved_medication_reference_is_read(client, captured_contexts):
     medication = {"resourceType": "Medication", "id": "med-1", "code": {"text": "Revlimid 10 mg capsule"}}
-    responses.get(f"{FHIR_BASE}/Medication/med-1", json=medication)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(medication))
     prefetch = full_prefetch()
     prefetch["medicationStatements"] = searchset(medication_statement("Medication/med-1"))
     response = post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
     assert response.status_code == 200
     assert captured_contexts[0].index.get("Medication", "med-1") == medication
+    assert [call.request.url for call in responses.calls] == [medication_search("med-1")]
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 @responses.activate
 def test_missing_medication_tolerated(client, captured_contexts):
-    responses.get(f"{FHIR_BASE}/Medication/gone", status=404)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset())
     prefetch = full_prefetch()
     prefetch["medicationStatements"] = searchset(medication_statement("Medication/gone"))
     response = post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE))
     assert response.status_code == 200
+    assert captured_contexts[0].unavailable_sources == ()
 
 
 @responses.activate
 def test_draft_order_medication_on_the_server_is_read(client, captured_contexts):
     medication = {"resourceType": "Medication", "id": "med-draft", "code": {"text": "Revlimid 25 mg capsule"}}
-    responses.get(f"{FHIR_BASE}/Medication/med-draft", json=medication)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(medication))
     body = hook_request("rrmm-order-sign", fhirServer=FHIR_BASE, fhirAuthorization=auth())
     draft = body["context"]["draftOrders"]["entry"][0]["resource"]
     del draft["medicationCodeableConcept"]
@@ -211,7 +217,7 @@ def test_draft_order_medication_on_the_server_is_read(client, captured_contexts)
     response = post(client, body, "rrmm-order-sign")
     assert response.status_code == 200
     assert captured_contexts[0].index.get("Medication", "med-draft") == medication
-    assert [call.request.url for call in responses.calls] == [f"{FHIR_BASE}/Medication/med-draft"]
+    assert [call.request.url for call in responses.calls] == [medication_search("med-draft")]
 
 
 def test_medication_reference_without_server_is_not_an_error(client, captured_contexts):
@@ -285,24 +291,23 @@ def test_session_ignores_environment_proxies_and_netrc():
     assert client._session.trust_env is False
 
 
-def test_missing_keys_are_fetched_in_parallel(client, captured_contexts):
+def test_all_missing_searches_are_in_flight_at_once(client, captured_contexts):
     import threading
-
-    from cds_service.data_gathering import MAX_PARALLEL_FETCHES
 
     active = 0
     peak = 0
     lock = threading.Lock()
-    release = threading.Event()
+    everyone = threading.Event()
+    searches = len(full_prefetch())
 
     def slow_search(request):
         nonlocal active, peak
         with lock:
             active += 1
             peak = max(peak, active)
-            if active >= 2:
-                release.set()
-        release.wait(timeout=2)  # hold the first request until a second one runs beside it
+            if active >= searches:
+                everyone.set()
+        everyone.wait(timeout=2)  # hold each request until every search runs beside it
         with lock:
             active -= 1
         if "/Patient/" in request.url:
@@ -313,4 +318,79 @@ def test_missing_keys_are_fetched_in_parallel(client, captured_contexts):
         rsps.add_callback(responses.GET, re.compile(re.escape(FHIR_BASE) + "/.*"), callback=slow_search)
         response = post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE, fhirAuthorization=auth()))
     assert response.status_code == 200
-    assert 2 <= peak <= MAX_PARALLEL_FETCHES
+    assert peak == searches
+
+
+def statements_referencing(*medication_ids: str) -> dict:
+    return searchset(*(dict(medication_statement(f"Medication/{mid}"), id=f"ms-{mid}") for mid in medication_ids))
+
+
+@responses.activate
+def test_referenced_medications_are_read_in_one_search(client, captured_contexts):
+    medications = [{"resourceType": "Medication", "id": mid, "code": {"text": "Revlimid"}} for mid in ("a", "b", "c")]
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset(*medications))
+    prefetch = full_prefetch()
+    prefetch["medicationStatements"] = statements_referencing("c", "a", "b")
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    assert [call.request.url for call in responses.calls] == [medication_search("a", "b", "c")]
+    assert {m["id"] for m in captured_contexts[0].index.of_type("Medication")} == {"a", "b", "c"}
+
+
+@responses.activate
+def test_medications_are_read_one_by_one_when_the_id_search_is_refused(client, captured_contexts):
+    responses.get(f"{FHIR_BASE}/Medication", status=400)
+    for mid in ("a", "b"):
+        responses.get(f"{FHIR_BASE}/Medication/{mid}", json={"resourceType": "Medication", "id": mid})
+    prefetch = full_prefetch()
+    prefetch["medicationStatements"] = statements_referencing("a", "b")
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    assert [call.request.url for call in responses.calls][1:] == [f"{FHIR_BASE}/Medication/a", f"{FHIR_BASE}/Medication/b"]
+    assert {m["id"] for m in captured_contexts[0].index.of_type("Medication")} == {"a", "b"}
+
+
+@responses.activate
+def test_medications_referenced_by_fetched_pages_are_read_and_included_ones_are_not(client, captured_contexts):
+    included = {"resourceType": "Medication", "id": "inc", "code": {"text": "Revlimid"}}
+    page = statements_referencing("inc", "other")
+    page["entry"].append({"resource": included, "search": {"mode": "include"}})
+    responses.get(f"{FHIR_BASE}/MedicationStatement", json=page)
+    responses.get(f"{FHIR_BASE}/Medication", json=searchset({"resourceType": "Medication", "id": "other"}))
+    prefetch = full_prefetch()
+    del prefetch["medicationStatements"]
+    assert post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)).status_code == 200
+    urls = [call.request.url for call in responses.calls]
+    assert urls[0].startswith(f"{FHIR_BASE}/MedicationStatement?patient={PATIENT_ID}&_include=")
+    assert urls[1:] == [medication_search("other")]
+
+
+@responses.activate
+def test_first_pages_ask_for_large_pages(client, captured_contexts):
+    serve_everything(responses.mock)
+    assert post(client, hook_request(prefetch=None, fhirServer=FHIR_BASE)).status_code == 200
+    searches = [call.request.url for call in responses.calls if "?" in call.request.url]
+    assert len(searches) == len(full_prefetch()) - 1
+    assert all("_count=1000" in url for url in searches)
+
+
+def test_the_page_size_is_a_setting(test_settings, fixed_clock):
+    import dataclasses
+
+    from cds_service.app import create_app
+
+    client = create_app(dataclasses.replace(test_settings, prefetch_page_size=50), clock=fixed_clock).test_client()
+    for service in client.get("/cds-services").get_json()["services"]:
+        searches = [t for t in service["prefetch"].values() if "?" in t]
+        assert searches and all(t.endswith("&_count=50") for t in searches)
+
+
+@responses.activate
+def test_connections_are_shared_between_calls_but_nothing_call_specific(client, captured_contexts):
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    responses.get(f"{FHIR_BASE}/Condition", json=searchset(), headers={"Set-Cookie": "affinity=patient-a; Path=/"})
+    post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE, fhirAuthorization=auth("first")))
+    post(client, hook_request(prefetch=prefetch, fhirServer=FHIR_BASE))
+    first, second = responses.calls
+    assert first.request.headers["Authorization"] == "Bearer first"
+    assert "Authorization" not in second.request.headers
+    assert "Cookie" not in second.request.headers

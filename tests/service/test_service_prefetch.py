@@ -6,7 +6,16 @@ import json
 from datetime import date
 
 import responses
-from service_requests import FHIR_BASE, PATIENT_ID, condition, full_prefetch, hook_request, patient, searchset
+from service_requests import (
+    FHIR_BASE,
+    PATIENT_ID,
+    condition,
+    full_prefetch,
+    hook_request,
+    patient,
+    procedure,
+    searchset,
+)
 
 
 def post(client, service_id, body):
@@ -40,15 +49,7 @@ def test_context_passed_to_handler(client, captured_contexts):
 def test_single_resource_and_untyped_bundle_are_indexed(client, captured_contexts):
     prefetch = full_prefetch()
     prefetch["conditions"] = condition("c-single")
-    prefetch["procedures"] = searchset(
-        {
-            "resourceType": "Procedure",
-            "id": "p1",
-            "status": "completed",
-            "subject": {"reference": f"Patient/{PATIENT_ID}"},
-        },
-        typed=False,
-    )
+    prefetch["procedures"] = searchset(procedure("p1"), typed=False)
     post(client, "rrmm-relapse-guidance", hook_request(prefetch=prefetch))
     index = captured_contexts[0].index
     assert index.get("Condition", "c-single") is not None
@@ -99,7 +100,9 @@ def test_operation_outcome_key_is_fetched(client, captured_contexts):
     }
     body = hook_request(prefetch=prefetch, fhirServer=FHIR_BASE)
     assert post(client, "rrmm-relapse-guidance", body).status_code == 200
-    assert [call.request.url for call in responses.calls] == [f"{FHIR_BASE}/Condition?patient={PATIENT_ID}"]
+    assert [call.request.url for call in responses.calls] == [
+        f"{FHIR_BASE}/Condition?patient={PATIENT_ID}&_count=1000"
+    ]
     assert captured_contexts[0].index.get("Condition", "c-fetched") is not None
 
 

@@ -4,13 +4,17 @@
 // plain node:http listener, so the tests exercise a real FHIR implementation (transactions, search,
 // paging) instead of a hand-written stub. Nothing is persisted: each process starts empty.
 //
-//   node server.mjs --port 0 --token SECRET [--host 127.0.0.1] [--max-page-size N]
+//   node server.mjs --port 0 --token SECRET [--host 127.0.0.1] [--max-page-size N] [--default-page-size N]
 //
 // Prints exactly one line `LISTENING <base-url>` on stdout once ready (port 0 = any free port).
 // Every request must carry `Authorization: Bearer SECRET` (401 otherwise), which lets the tests
 // prove the CDS service forwards fhirAuthorization.access_token. The base URL is `<origin>/fhir`.
 // --max-page-size caps every search's _count (0 = no cap), so tests can force clients to page.
+// --default-page-size pages a search that has no _count as a production Medplum server does
+// (20 entries; `_count` up to 1000 is honoured, more is cut to 1000). 0 = the engine's own
+// behaviour (everything in one page).
 // GET /__requests returns (and clears) the log of requests served, without headers or bodies.
+// GET /fhir/metadata answers a CapabilityStatement (FHIR 4.0.1) without a token.
 
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -24,6 +28,7 @@ const { values: args } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string' },
     'max-page-size': { type: 'string', default: '0' },
+    'default-page-size': { type: 'string', default: '0' },
   },
 });
 if (!args.token) {
@@ -45,12 +50,28 @@ const router = new FhirRouter();
 const repo = new MemoryRepository();
 const requestLog = [];
 const maxPageSize = Number.parseInt(args['max-page-size'], 10) || 0;
+const defaultPageSize = Number.parseInt(args['default-page-size'], 10) || 0;
+const MEDPLUM_MAX_COUNT = 1000;
+const CAPABILITY_STATEMENT = {
+  resourceType: 'CapabilityStatement',
+  status: 'active',
+  date: '2026-01-01',
+  kind: 'instance',
+  fhirVersion: '4.0.1',
+  format: ['json'],
+  rest: [{ mode: 'server' }],
+};
 
 // A search is GET /<ResourceType> (one path segment, not an operation like $everything).
 function capPageSize(pathname, method, searchParams) {
-  if (!maxPageSize || method !== 'GET' || !/^\/[A-Z][A-Za-z]+$/.test(pathname)) return;
+  if (method !== 'GET' || !/^\/[A-Z][A-Za-z]+$/.test(pathname)) return;
   const requested = Number.parseInt(searchParams.get('_count') ?? '', 10);
-  if (!(requested > 0 && requested <= maxPageSize)) searchParams.set('_count', String(maxPageSize));
+  if (maxPageSize) {
+    if (!(requested > 0 && requested <= maxPageSize)) searchParams.set('_count', String(maxPageSize));
+  } else if (defaultPageSize) {
+    if (!(requested > 0)) searchParams.set('_count', String(defaultPageSize));
+    else if (requested > MEDPLUM_MAX_COUNT) searchParams.set('_count', String(MEDPLUM_MAX_COUNT));
+  }
 }
 
 function send(res, status, body, contentType = 'application/fhir+json') {
@@ -125,6 +146,12 @@ const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, origin);
   if (url.pathname === '/__requests' && req.method === 'GET') {
     send(res, 200, requestLog.splice(0), 'application/json');
+    return;
+  }
+  // Like a production Medplum server: the capability statement is public.
+  if (url.pathname === `${BASE_PATH}/metadata` && req.method === 'GET') {
+    requestLog.push({ method: req.method, path: '/metadata', query: url.search });
+    send(res, 200, CAPABILITY_STATEMENT);
     return;
   }
   if (req.headers.authorization !== `Bearer ${args.token}`) {
