@@ -67,13 +67,13 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     # (secondary PCL: C90.12 next to the C90.0x diagnosis, as the acceptance cases build it),
     # and a record with PCL alone is primary PCL, which the RRMM decision table does not cover:
     # staying silent there is safer than proposing myeloma relapse regimens.
-    myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
+    myeloma = conditions.find_kind(index, codes, "multiple_myeloma")
     plasma_cells = reader.latest(PLASMA_CELLS, params.plasma_cells_recent_days)
-    pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
+    pcl = conditions.find_kind(index, codes, "plasma_cell_leukemia")
     if plasma_cells is not None and plasma_cells.value >= params.pcl_plasma_cell_percent:
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
-    extramedullary = conditions.find(index, codes.condition("extramedullary"),
-                                     not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
+    extramedullary = conditions.find_kind(index, codes, "extramedullary",
+                                          not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
 
     medication = read_history(index, evaluation_date, catalog)
     records = medication.records
@@ -150,10 +150,10 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         cytogenetics_on_file=cytogenetics.on_file,
         missing_cytogenetics=cytogenetics.missing,
         renal=renal,
-        heart_failure=heart_failure(conditions.find(index, codes.condition("heart_failure"), active_only=True), lvef, params),
+        heart_failure=heart_failure(conditions.find_kind(index, codes, "heart_failure", active_only=True), lvef, params),
         lvef_percent=lvef,
-        neuropathy=conditions.find(index, codes.condition("peripheral_neuropathy"), active_only=True),
-        vte_history=conditions.find(index, codes.condition("vte_history")),
+        neuropathy=conditions.find_kind(index, codes, "peripheral_neuropathy", active_only=True),
+        vte_history=conditions.find_kind(index, codes, "vte_history"),
         ecog=ecog,
         frail=is_frail(ecog, demo.age, params),
         transplant_eligible=is_transplant_eligible(ecog, demo.age, params),

@@ -17,6 +17,7 @@ from typing import Any
 from fhir_mappings.dates import parse_date, period_end, period_start
 from fhir_mappings.facts import Evidence
 from fhir_mappings.index import ResourceIndex, listed
+from fhir_mappings.qualifiers import AFFIRMED_OR_PAST, affirmed_text
 from fhir_mappings.terminology import Drug, DrugCatalog, concept_codings, concept_texts
 
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration", "MedicationDispense")
@@ -25,6 +26,7 @@ _ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold", "intended"})
 _FINISHED_STATUSES = frozenset({"completed", "stopped", "cancelled", "not-done", "declined"})
 # "Disease progression" is a stop for progression; "toxicity, no progression" is not.
 _NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+){0,3}?progress", re.IGNORECASE)
+_PROGRESS_WORD = re.compile(r"progress", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +202,8 @@ def stopped_for_progression(resource: dict[str, Any]) -> bool:
     for concept in concepts:
         if any(code == PROGRESSION_SNOMED for _system, code in concept_codings(concept)):
             return True
-        if any("progress" in text.lower() and not _NEGATED_PROGRESS.search(text) for text in concept_texts(concept)):
+        texts = [t for t in concept_texts(concept) if "progress" in t.lower() and not _NEGATED_PROGRESS.search(t)]
+        if texts and affirmed_text(_PROGRESS_WORD, texts, AFFIRMED_OR_PAST) is not None:
             return True
     return False
 

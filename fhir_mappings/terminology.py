@@ -22,6 +22,13 @@ from typing import Any
 import orjson
 
 from fhir_mappings.index import listed
+from fhir_mappings.value_sets import (
+    ValueSetCode,
+    codes_of,
+    condition_exclusions,
+    condition_inclusions,
+    value_sets,
+)
 
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # Some EHRs send the RxNorm OID instead of the canonical URL.
@@ -236,6 +243,10 @@ class ConceptMatcher:
     snomed: frozenset[str] = frozenset()
     cpt: frozenset[str] = frozenset()
     text: re.Pattern[str] | None = None
+    # Codes that name the condition only to deny it (value_sets.json exclusions, normalised like
+    # the prefixes): a Condition coded so is not this condition, whatever its display says.
+    excluded_icd: frozenset[str] = frozenset()
+    excluded_snomed: frozenset[str] = frozenset()
 
     def icd_codes(self, concept: Any) -> Iterator[str]:
         """The ICD-10 codes of ``concept`` that this matcher accepts (as sent)."""
@@ -255,6 +266,14 @@ class ConceptMatcher:
                 return True
         return False
 
+    def excluded_by_code(self, concept: Any) -> bool:
+        for system, code in concept_codings(concept):
+            if self.excluded_icd and _is_icd_system(system) and _normalise_icd(code) in self.excluded_icd:
+                return True
+            if code in self.excluded_snomed and (not system or "snomed" in system):
+                return True
+        return False
+
     def matches_text(self, concept: Any) -> bool:
         if self.text is None:
             return False
@@ -271,12 +290,21 @@ def _is_icd_system(system: str) -> bool:
     return not system or "icd-10" in lowered or "icd10" in lowered
 
 
-def _matcher(row: dict[str, Any]) -> ConceptMatcher:
+def _is_icd_code(code: ValueSetCode) -> bool:
+    return _is_icd_system(code.system)
+
+
+def _matcher(row: dict[str, Any], kind: str = "") -> ConceptMatcher:
+    included = condition_inclusions(kind)
+    excluded = condition_exclusions(kind)
     return ConceptMatcher(
-        icd_prefixes=tuple(_normalise_icd(p) for p in row.get("icd10cm_prefix") or ()),
-        snomed=frozenset(row.get("snomed") or ()),
+        icd_prefixes=tuple(_normalise_icd(p) for p in (*(row.get("icd10cm_prefix") or ()),
+                                                        *(c.code for c in included if _is_icd_code(c)))),
+        snomed=frozenset((*(row.get("snomed") or ()), *(c.code for c in included if not _is_icd_code(c)))),
         cpt=frozenset(row.get("cpt") or ()),
         text=phrase_pattern(row.get("text") or ()),
+        excluded_icd=frozenset(_normalise_icd(c.code) for c in excluded if _is_icd_code(c)),
+        excluded_snomed=frozenset(c.code for c in excluded if not _is_icd_code(c)),
     )
 
 
@@ -285,9 +313,12 @@ class Codes:
 
     def __init__(self, data: dict[str, Any]) -> None:
         observations = data.get("observations") or {}
+        # codes.json's codes of each kind, and every code value_sets.json lists for it.
         self._loinc: dict[str, frozenset[str]] = {
-            name: frozenset(row.get("loinc") or ()) for name, row in observations.items()
+            name: frozenset(row.get("loinc") or ()) | codes_of(name) for name, row in observations.items()
         }
+        for name in value_sets().analytes:
+            self._loinc.setdefault(name, codes_of(name))
         self._units: dict[str, tuple[str, ...]] = {
             name: tuple(row.get("units") or ()) for name, row in observations.items()
         }
@@ -298,7 +329,7 @@ class Codes:
         self.negative_answers = frozenset(a["code"] for a in answers.get("negative") or ())
         conditions = data.get("conditions") or {}
         self._conditions = {
-            name: _matcher(row) for name, row in conditions.items() if isinstance(row, dict)
+            name: _matcher(row, name) for name, row in conditions.items() if isinstance(row, dict)
         }
         self.in_relapse_icd = frozenset(
             _normalise_icd(c) for c in conditions.get("in_relapse_icd10cm") or ()
