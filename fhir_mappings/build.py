@@ -38,6 +38,7 @@ from fhir_mappings.patient_state import (
     renal_notes,
 )
 from fhir_mappings.progression import derive_progression
+from fhir_mappings.reconcile import reconcile
 from fhir_mappings.refractoriness import drug_histories, summarise
 from fhir_mappings.terminology import Codes, DrugCatalog
 from fhir_mappings.transplant import months_to_progression, transplants
@@ -76,7 +77,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
                                           not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
 
     medication = read_history(index, evaluation_date, catalog)
-    records = medication.records
+    records, reconciliation_notes = reconcile(medication.records, evaluation_date, params)
     exposures = merge_exposures(records, evaluation_date, params)
     asct = transplants(index, codes, evaluation_date)
     events, possible = derive_progression(index, reader, records, codes, evaluation_date, params)
@@ -98,7 +99,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     ecog = reader.latest(ECOG)
     height, weight, bsa = body_size(reader, params)
 
-    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params)]
+    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params), *reconciliation_notes]
     for reason, count in sorted(index.dropped.items()):
         notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
     if possible is not None:
