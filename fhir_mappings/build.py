@@ -14,7 +14,7 @@ from fhir_mappings import conditions
 from fhir_mappings.cytogenetics import derive_cytogenetics
 from fhir_mappings.exposures import merge_exposures, read_history
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
-from fhir_mappings.index import ResourceIndex
+from fhir_mappings.index import PRE_R4_DROP, ResourceIndex
 from fhir_mappings.lines import build_lines
 from fhir_mappings.observations import (
     ECOG,
@@ -101,7 +101,11 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
 
     notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params), *reconciliation_notes]
     for reason, count in sorted(index.dropped.items()):
-        notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
+        if reason.startswith(PRE_R4_DROP):
+            notes.append(DataNote("pre-r4-resource", f"{count} {reason[len(PRE_R4_DROP):]} resource(s) in FHIR "
+                                                     "DSTU2/STU3 format not read (the service reads FHIR R4)"))
+        else:
+            notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
     if possible is not None:
         # The note names the analyte and date only: values stay in the fact (notes may be logged).
         notes.append(DataNote("possible-progression",
