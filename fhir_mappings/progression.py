@@ -80,9 +80,9 @@ def condition_events(index: ResourceIndex, codes: Codes, evaluation_date: date) 
     for condition in index.of_type("Condition"):
         concept = condition.get("code")
         recorded = parse_date(condition.get("recordedDate"))
-        if codes.is_in_relapse_icd(concept):
+        code = codes.in_relapse_code(concept)
+        if code is not None:
             when = parse_date(condition.get("onsetDateTime")) or period_start(condition.get("onsetPeriod")) or recorded
-            code = next((c for s, c in concept_codings(concept) if "icd" in s.lower() or not s), "relapse")
             if when and when <= evaluation_date:
                 evidence = Evidence("Condition", _id(condition), when, f"relapse diagnosis {code}", code)
                 events.append(RawEvent(when, "icd-relapse", f"relapse coded {code}", (evidence,)))

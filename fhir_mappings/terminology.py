@@ -260,7 +260,7 @@ class ConceptMatcher:
                 self.icd_prefixes
             ):
                 return True
-            if code in self.snomed and (not system or "snomed" in system):
+            if code in self.snomed and _is_snomed_system(system):
                 return True
             if code in self.cpt and (not system or "cpt" in system.lower()):
                 return True
@@ -270,7 +270,7 @@ class ConceptMatcher:
         for system, code in concept_codings(concept):
             if self.excluded_icd and _is_icd_system(system) and _normalise_icd(code) in self.excluded_icd:
                 return True
-            if code in self.excluded_snomed and (not system or "snomed" in system):
+            if code in self.excluded_snomed and _is_snomed_system(system):
                 return True
         return False
 
@@ -283,11 +283,20 @@ class ConceptMatcher:
         return self.matches_code(concept) or self.matches_text(concept)
 
 
+# OIDs some EHRs (Epic, older interfaces) send instead of the canonical URLs.
+_ICD10CM_OID = "urn:oid:2.16.840.1.113883.6.90"
+_SNOMED_OID = "urn:oid:2.16.840.1.113883.6.96"
+
+
 def _is_icd_system(system: str) -> bool:
     # ICD-10-CM, plain WHO ICD-10, or no system at all (ICD codes start with a letter, so they
     # cannot be mistaken for SNOMED codes).
     lowered = system.lower()
-    return not system or "icd-10" in lowered or "icd10" in lowered
+    return not system or "icd-10" in lowered or "icd10" in lowered or system == _ICD10CM_OID
+
+
+def _is_snomed_system(system: str) -> bool:
+    return not system or "snomed" in system or system == _SNOMED_OID
 
 
 def _is_icd_code(code: ValueSetCode) -> bool:
@@ -357,7 +366,9 @@ class Codes:
         return self._procedures[name]
 
     def is_in_relapse_icd(self, concept: Any) -> bool:
-        return any(
-            _is_icd_system(system) and _normalise_icd(code) in self.in_relapse_icd
-            for system, code in concept_codings(concept)
-        )
+        return self.in_relapse_code(concept) is not None
+
+    def in_relapse_code(self, concept: Any) -> str | None:
+        """The "in relapse" ICD-10 code of ``concept`` as sent (C90.02 ...), if it has one."""
+        return next((code for system, code in concept_codings(concept)
+                     if _is_icd_system(system) and _normalise_icd(code) in self.in_relapse_icd), None)
