@@ -83,3 +83,29 @@ def pre_r4_in_value(value: Any) -> str | None:
         if reason:
             return reason
     return None
+
+
+# Per resource type, what the index checks (True: the type itself is pre-R4): one dictionary
+# lookup per resource. Observations are left out there: what the mapping reads of one (code,
+# value[x], effective[x], status, subject) has the same shape in DSTU2, STU3 and R4, and they are
+# the bulk of a record (the prefetch-level check of cds_service still looks at them).
+PRE_R4_CHECKS: dict[str, bool | tuple[tuple[str, ...], tuple[str, ...]]] = {
+    **{rtype: (_PRE_R4_ELEMENTS.get(rtype, ()), _CODE_STRING_BEFORE_R4.get(rtype, ()))
+       for rtype in (*_PRE_R4_ELEMENTS, *_CODE_STRING_BEFORE_R4) if rtype != "Observation"},
+    **dict.fromkeys(_PRE_R4_TYPES, True),
+}
+
+
+def is_pre_r4(resource: dict[str, Any], rtype: str) -> bool:
+    """What the index decides for one resource of type ``rtype`` (``pre_r4_reason`` for every
+    type but Observation, see ``PRE_R4_CHECKS``)."""
+    check = PRE_R4_CHECKS.get(rtype)
+    if check is None:
+        return False
+    if check is True:
+        return True
+    elements, code_strings = check  # type: ignore[misc]
+    for element in elements:  # plain loops: a generator per resource costs more than the checks
+        if element in resource:
+            return True
+    return any(isinstance(resource.get(element), str) for element in code_strings)

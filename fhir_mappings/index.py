@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fhir_mappings.fhir_versions import pre_r4_reason
+from fhir_mappings.fhir_versions import PRE_R4_CHECKS
 
 Resource = dict[str, Any]
 
@@ -107,8 +107,18 @@ class ResourceIndex:
             self._anonymous[rtype].append(resource)
 
     def _drop_reason(self, rtype: str, resource: Resource) -> str | None:
-        if pre_r4_reason(resource) is not None:
-            return f"{PRE_R4_DROP}{rtype}"
+        # fhir_versions.is_pre_r4, inlined: this runs once per resource of the request.
+        check = PRE_R4_CHECKS.get(rtype)
+        if check is not None:
+            if check is True:
+                return f"{PRE_R4_DROP}{rtype}"
+            elements, code_strings = check  # type: ignore[misc]
+            for element in elements:
+                if element in resource:
+                    return f"{PRE_R4_DROP}{rtype}"
+            for element in code_strings:
+                if isinstance(resource.get(element), str):
+                    return f"{PRE_R4_DROP}{rtype}"
         status = resource.get("status")
         if status == "entered-in-error":
             return "entered-in-error"

@@ -40,3 +40,12 @@ def test_the_index_counts_them_by_type():
                                                        {"resource": myeloma()}]})
     assert index.pre_r4_types() == {"Condition": 1, "MedicationOrder": 1}
     assert len(index.of_type("Condition")) == 1
+
+
+def test_the_fast_check_agrees_with_the_reason():
+    samples = [DSTU2_CONDITION, DSTU2_ORDER, myeloma(), {"resourceType": "Patient", "id": "x"},
+               {"resourceType": "AllergyIntolerance", "clinicalStatus": "active"},
+               {"resourceType": "MedicationStatement", "taken": "y"}, {"resourceType": "ProcedureRequest"}]
+    for resource in samples:
+        assert fhir_versions.is_pre_r4(resource, resource["resourceType"]) == (
+            fhir_versions.pre_r4_reason(resource) is not None), resource
