@@ -108,8 +108,8 @@ class ResourceIndex:
 
     def _drop_reason(self, rtype: str, resource: Resource) -> str | None:
         # fhir_versions.is_pre_r4, inlined: this runs once per resource of the request.
-        check = PRE_R4_CHECKS.get(rtype)
-        if check is not None:
+        if rtype in PRE_R4_CHECKS:
+            check = PRE_R4_CHECKS[rtype]
             if check is True:
                 return f"{PRE_R4_DROP}{rtype}"
             elements, code_strings = check  # type: ignore[misc]
