@@ -20,13 +20,13 @@ import itertools
 import json
 import re
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses as responses_lib
-from conftest import FIXED_NOW
 from security.jwt_helpers import BASE_URL, ClientKeys
 
 from cds_service import samples
@@ -35,7 +35,7 @@ from cds_service.config import Settings
 from cds_service.fhir_version import CAPABILITIES
 from cds_service.services import SERVICES
 
-TODAY = FIXED_NOW.date()
+TODAY = date(2026, 3, 15)  # the day of tests/conftest.py fixed_clock (checked below)
 EPIC_ISS = "https://fhir.epic.example.org/interconnect-fhir-oauth/api/FHIR/R4"
 EPIC_JWKS = f"{EPIC_ISS}/jwks"
 EPIC_CLIENT = "6b3a4c2e-epic-client-id"
@@ -53,6 +53,11 @@ def _without_uuids(node: Any) -> Any:
     if isinstance(node, list):
         return [_without_uuids(v) for v in node]
     return node
+
+
+@pytest.fixture(autouse=True)
+def _same_day_as_the_app(fixed_clock):
+    assert fixed_clock().date() == TODAY
 
 
 def _request(persona_id: str, hook: str) -> dict[str, Any]:
