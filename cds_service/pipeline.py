@@ -29,6 +29,9 @@ from clinical_rules.kb import load_knowledge_base
 log = logging.getLogger(__name__)
 
 Handler = Callable[[HookContext], list[dict[str, Any]]]
+# Runs on the handler's cards before they are validated (e.g. the timeline link of
+# cds_service.timeline); must not raise for any card a handler can produce.
+CardDecorator = Callable[[HookContext, list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -82,8 +85,10 @@ class Pipeline:
         session_factory: Callable[[], requests.Session] | None = None,
         handler_for: Callable[[str], Handler] | None = None,
         services: dict[str, ServiceDefinition] | None = None,
+        card_decorators: list[CardDecorator] | None = None,
     ) -> None:
         self.permits = permits
+        self.card_decorators: list[CardDecorator] = list(card_decorators or ())
         self.limits = limits
         self.kb = kb
         # Four request threads per worker by default (rrmm-cds serve, gunicorn gthread), each with
@@ -154,6 +159,13 @@ class Pipeline:
                 },
             )
             return []
+        for decorate in self.card_decorators:
+            try:
+                produced = decorate(ctx, produced)
+            except Exception as exc:  # noqa: BLE001 - a decoration is optional; the cards stand without it
+                log.error("card decorator failed; cards sent without it",
+                          extra={"event": "decorator_error", "service": ctx.service_id,
+                                 "error_type": type(exc).__name__})
         valid = []
         for card in produced:
             if not schemas.is_valid("response", {"cards": [card]}):

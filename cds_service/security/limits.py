@@ -23,6 +23,14 @@ def _count(value: Any) -> int:
     return 0
 
 
+def count_value_resources(value: Any) -> int:
+    """Resources in one value: a resource, a Bundle, a list of them, or a map of keys to them
+    (the timeline's explain body)."""
+    if isinstance(value, dict) and "resourceType" not in value:
+        return sum(_count(item) for item in value.values())
+    return _count(value)
+
+
 def count_resources(document: Any) -> int:
     """How many FHIR resources a hook request carries (prefetch plus context)."""
     if not isinstance(document, dict):
