@@ -32,6 +32,7 @@ _JWT_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384"})  # never none 
 DEFAULT_JWT_LEEWAY_S = 60
 DEFAULT_TIMELINE_TOKEN_TTL_S = 1800  # the timeline link's token: a card is often opened minutes later
 MIN_TIMELINE_KEY_CHARS = 32
+DEFAULT_TIMELINE_CLIENT_ID = "rrmm-cds-timeline"
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -75,6 +76,7 @@ class Settings:
     timeline_key: str | None = None
     timeline_token_ttl_s: int = DEFAULT_TIMELINE_TOKEN_TTL_S
     timeline_auth: Literal["required", "optional"] = "optional"
+    timeline_client_id: str = DEFAULT_TIMELINE_CLIENT_ID  # the app's OAuth client id at the EHR
 
     @property
     def production(self) -> bool:
@@ -146,7 +148,8 @@ def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str,
         raise ConfigError("RRMM_CDS_TIMELINE_AUTH=optional is not allowed when RRMM_CDS_ENV=production")
     ttl = _positive_int(text("RRMM_CDS_TIMELINE_TOKEN_TTL_S"), "RRMM_CDS_TIMELINE_TOKEN_TTL_S",
                         DEFAULT_TIMELINE_TOKEN_TTL_S)
-    return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl}
+    return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl,
+            "timeline_client_id": text("RRMM_CDS_TIMELINE_CLIENT_ID") or DEFAULT_TIMELINE_CLIENT_ID}
 
 
 def _fetch_settings(text: Callable[[str], str | None]) -> dict[str, int]:

@@ -23,18 +23,21 @@ from werkzeug.exceptions import NotFound
 from cds_service.errors import CdsHttpError, operation_outcome
 from cds_service.request_body import read_json_body
 from cds_service.security.limits import count_value_resources
-from cds_service.timeline.explain import explain, patient_id_of
+from cds_service.timeline.explain import SERVICE_ID, explain, patient_id_of
 from cds_service.timeline.links import timeline_decorator
 from cds_service.timeline.token import TimelineTokens, TokenRefused, development_key
 
 log = logging.getLogger("cds_service.timeline")
 
+# SMART App Launch 2.0 scopes: read and search of the patient's data (the discovery's searches).
+EHR_SCOPES = "launch openid fhirUser patient/*.rs"
+STANDALONE_SCOPES = "launch/patient openid fhirUser patient/*.rs"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 # The app loads only its own files; it talks to the EHR's FHIR server (any https origin, and
 # loopback ones for development and the browser test) and to this service.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; frame-ancestors *; "
     "base-uri 'none'; form-action 'none'"
 )
@@ -60,6 +63,20 @@ def register_timeline(app: Flask, state: Any) -> None:
     @blueprint.get("/timeline/")
     def index() -> Response:
         return _static("index.html")
+
+    @blueprint.get("/timeline/config.json")
+    def app_config() -> Response:
+        """What launch.html needs: the client id the EHR registered, the scopes, the services' paths."""
+        response = Response(orjson.dumps({
+            "clientId": settings.timeline_client_id,
+            "scopes": {"ehr": EHR_SCOPES, "standalone": STANDALONE_SCOPES},
+            "explain": "api/explain",
+            "discovery": "../cds-services",
+            "serviceId": SERVICE_ID,
+            "development": not settings.production,
+        }), mimetype="application/json")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @blueprint.get("/timeline/<path:name>")
     def static_file(name: str) -> Response:
