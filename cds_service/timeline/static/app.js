@@ -54,6 +54,10 @@
       draw(data);
       window.addEventListener("resize", debounce(() => draw(data), 200));
       timing.drawn = performance.now();
+      // Milliseconds since this page's navigation started (for the browser test's measurement).
+      document.body.dataset.readMs = Math.round(timing.fetched);
+      document.body.dataset.explainedMs = Math.round(timing.explained);
+      document.body.dataset.drawnMs = Math.round(timing.drawn);
       statusLine.textContent = "";
       document.body.dataset.state = "drawn";
     })
