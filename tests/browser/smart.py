@@ -60,6 +60,10 @@ class SmartEhr:
         response.raise_for_status()
         return response.json()["launch"]
 
+    def pick_patient(self, patient: str) -> None:
+        """The standalone launch's patient picker: the next standalone authorization gets ``patient``."""
+        requests.post(f"{self.origin}/ehr/pick-patient", json={"patient": patient}, timeout=10).raise_for_status()
+
 
 @contextmanager
 def start_smart_ehr(fhir: servers.FhirServer, *, client_id: str, redirect_uri: str) -> Iterator[SmartEhr]:

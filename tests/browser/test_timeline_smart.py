@@ -59,10 +59,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         for start in range(0, len(entries), 50):  # Medplum's limit of updates per transaction
             _post_transaction(fhir, {"resourceType": "Bundle", "type": "transaction",
                                      "entry": entries[start:start + 50]})
-        with servers.start_service(Path(tmp_path_factory.mktemp("timeline-service"))) as service_url:
-            with smart.start_smart_ehr(fhir, client_id=CLIENT_ID,
-                                       redirect_uri=f"{service_url}/timeline/index.html") as ehr:
-                yield {"fhir": fhir, "service": service_url, "ehr": ehr, "today": today}
+        with (servers.start_service(Path(tmp_path_factory.mktemp("timeline-service"))) as service_url,
+              smart.start_smart_ehr(fhir, client_id=CLIENT_ID,
+                                    redirect_uri=f"{service_url}/timeline/index.html") as ehr):
+            yield {"fhir": fhir, "service": service_url, "ehr": ehr, "today": today}
 
 
 @pytest.fixture
@@ -122,12 +122,17 @@ def _expected(persona_id: str, today: date) -> dict[str, Any]:
             "excluded": excluded, "facts": facts}
 
 
-def _launch(context: Any, stack: dict[str, Any], patient_id: str, link: dict[str, Any]) -> tuple[Any, float]:
-    """Open the card link the way the EHR does; log in and consent; wait for the drawing."""
-    launch = stack["ehr"].launch(patient_id, link["appContext"])
+def _launch(context: Any, stack: dict[str, Any], patient_id: str, link: dict[str, Any] | None) -> tuple[Any, float]:
+    """Open the card link the way the EHR does (or, without a link, a standalone launch of the app for
+    a patient picked at the authorization server); log in and consent; wait for the drawing."""
     page = context.new_page()
     started = time.perf_counter()
-    page.goto(f"{link['url']}?iss={stack['ehr'].fhir_base}&launch={launch}")
+    if link is None:
+        stack["ehr"].pick_patient(patient_id)
+        page.goto(f"{stack['service']}/timeline/launch.html?iss={stack['ehr'].fhir_base}")
+    else:
+        launch = stack["ehr"].launch(patient_id, link["appContext"])
+        page.goto(f"{link['url']}?iss={stack['ehr'].fhir_base}&launch={launch}")
     page.fill("input[name=login]", "oncologist")
     page.fill("input[name=password]", "any")
     page.click("button[type=submit]")
@@ -195,6 +200,15 @@ def test_the_app_reads_with_the_issued_token_and_the_service_refuses_other_patie
                            headers={"Authorization": f"Bearer {link['appContext']}"}, timeout=10)
     assert answer.status_code == 401
     assert page.locator("#lines svg").count() == 1
+
+
+def test_a_standalone_launch_draws_the_patient_picked(stack, fresh_browser):
+    """Standalone launch (scope launch/patient, no appContext): development accepts the explain call
+    without a timeline token."""
+    expected = _expected("penta-refractory", stack["today"])
+    page, _ = _launch(fresh_browser, stack, expected["facts"].patient_id, None)
+    drawn = sorted({label.split(" ", 1)[1] for label in _labels(page, "#response [aria-label^='progression ']")})
+    assert drawn == expected["progressions"]
 
 
 def test_cold_load_of_a_one_megabyte_record(stack, fresh_browser, artifacts, capsys):

@@ -282,3 +282,22 @@ def test_the_log_holds_no_patient_data(production_app, monkeypatch):
     assert token not in text and token.split(".")[1] not in text
     resource_ids = {e["resource"]["id"] for v in body["resources"].values() if v for e in v.get("entry", [])}
     assert not [rid for rid in resource_ids if f'"{rid}"' in text]
+
+
+def test_a_missing_vendor_folder_is_named(client, monkeypatch):
+    import cds_service.timeline as module
+
+    monkeypatch.setattr(module, "VENDOR_DIR", module.STATIC_DIR / "no-such-vendor-folder")
+    response = client.get("/timeline/vendor/plot.umd.min.js")
+    assert response.status_code == 404
+    assert "rrmm-cds timeline vendor" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_the_app_pages_are_served_with_a_strict_script_policy(client):
+    for path in ("/timeline/", "/timeline/launch.html", "/timeline/app.js"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "script-src 'self';" in response.headers["Content-Security-Policy"]
+    assert client.get("/timeline/../app.py").status_code == 404
+    config = client.get("/timeline/config.json").get_json()
+    assert config["clientId"] == "rrmm-cds-timeline" and "patient/*.rs" in config["scopes"]["ehr"]

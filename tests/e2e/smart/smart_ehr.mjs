@@ -13,7 +13,9 @@
 // - /fhir/.well-known/smart-configuration   SMART discovery (PKCE S256, launch-ehr, ...);
 // - POST /ehr/launch {patient, appContext}  the EHR side of an EHR launch: returns {launch}, an
 //                                  opaque launch id whose context the token response carries
-//                                  (patient, appContext) — as an EHR does when a card's SMART link is opened.
+//                                  (patient, appContext) — as an EHR does when a card's SMART link is opened;
+// - POST /ehr/pick-patient {patient}        the patient picker of a standalone launch (scripted): the
+//                                  next standalone authorization (scope launch/patient) gets this patient.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -37,6 +39,7 @@ const PATIENT_SCOPES = ['launch', 'launch/patient', 'patient/*.rs'];
 const launches = new Map(); // launch id -> {patient, appContext}
 const codes = new Map(); // authorization code -> launch context
 const tokens = new Map(); // access token -> launch context
+let picked = null; // standalone launch: the patient chosen in the (scripted) patient picker
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(args.port), args.host, resolve));
@@ -76,10 +79,12 @@ provider.proxy = false;
 provider.use(async (ctx, next) => {
   await next();
   const location = ctx.response.get('Location');
-  const launch = ctx.oidc?.params?.launch;
-  if (location && launch && launches.has(launch)) {
-    const code = new URL(location, origin).searchParams.get('code');
-    if (code) codes.set(code, launches.get(launch));
+  const params = ctx.oidc?.params;
+  const code = location ? new URL(location, origin).searchParams.get('code') : null;
+  if (code && params?.launch && launches.has(params.launch)) {
+    codes.set(code, launches.get(params.launch));
+  } else if (code && !params?.launch && String(params?.scope).split(' ').includes('launch/patient') && picked) {
+    codes.set(code, { patient: picked }); // standalone launch: the patient the user picked
   }
   if (ctx.path === '/token' && ctx.status === 200 && ctx.body?.access_token) {
     const context = codes.get(ctx.oidc?.params?.code);
@@ -171,6 +176,11 @@ server.on('request', async (req, res) => {
       const launch = crypto.randomBytes(16).toString('hex');
       launches.set(launch, { patient, appContext });
       send(res, 200, { launch, iss: fhirBase });
+      return;
+    }
+    if (url.pathname === '/ehr/pick-patient' && req.method === 'POST') {
+      picked = (await readJson(req)).patient;
+      send(res, 200, { patient: picked });
       return;
     }
     if (url.pathname === '/fhir' || url.pathname.startsWith('/fhir/')) {
