@@ -66,21 +66,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def fresh_browser(tmp_path: Path) -> Iterator[Any]:
+def fresh_browser(tmp_path: Path, playwright_instance: Any, chromium_path: str) -> Iterator[Any]:
     """A Chromium with a fresh user-data-dir (nothing cached: every load is a cold load)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1000})
-        errors: list[str] = []
-        context.on("weberror", lambda error: errors.append(str(error.error)))
-        context.errors = errors
-        yield context
-        context.close()
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS,
+        viewport={"width": 1280, "height": 1000})
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    context.errors = errors
+    yield context
+    context.close()
 
 
 def _post_transaction(fhir: servers.FhirServer, bundle: dict[str, Any]) -> None:

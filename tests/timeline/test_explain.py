@@ -8,11 +8,10 @@ import importlib
 import io
 import json
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import FIXED_NOW
 from security.jwt_helpers import BASE_URL, ClientKeys
 
 from cds_service import samples, schemas
@@ -20,6 +19,7 @@ from cds_service.app import create_app
 from cds_service.services import SERVICES
 
 PV = SERVICES["rrmm-relapse-guidance"]
+FIXED_NOW = datetime(2026, 3, 15, 14, 30, tzinfo=UTC)  # the service's clock in these tests
 TODAY = FIXED_NOW.date()
 KEY = "k" * 40
 
@@ -41,8 +41,8 @@ def timeline_link(cards: list[dict[str, Any]], topic: str) -> dict[str, Any] | N
 
 
 @pytest.fixture
-def client(test_settings, fixed_clock):
-    return create_app(test_settings, clock=fixed_clock).test_client()
+def client(test_settings):
+    return create_app(test_settings, clock=lambda: FIXED_NOW).test_client()
 
 
 @pytest.fixture(scope="module")
@@ -155,15 +155,15 @@ def test_not_json_and_wrong_content_type(client):
     assert client.post("/timeline/api/explain", data=b"{}", content_type="text/plain").status_code == 415
 
 
-def test_the_hooks_size_limit_applies(test_settings, fixed_clock):
-    app = create_app(dataclasses.replace(test_settings, max_request_bytes=10_000), clock=fixed_clock)
+def test_the_hooks_size_limit_applies(test_settings):
+    app = create_app(dataclasses.replace(test_settings, max_request_bytes=10_000), clock=lambda: FIXED_NOW)
     response = app.test_client().post("/timeline/api/explain", json=explain_body("penta-refractory"))
     assert response.status_code == 413
     assert response.get_json()["issue"][0]["code"] == "too-costly"
 
 
-def test_the_hooks_resource_limit_applies(test_settings, fixed_clock):
-    app = create_app(dataclasses.replace(test_settings, max_resources=5), clock=fixed_clock)
+def test_the_hooks_resource_limit_applies(test_settings):
+    app = create_app(dataclasses.replace(test_settings, max_resources=5), clock=lambda: FIXED_NOW)
     response = app.test_client().post("/timeline/api/explain", json=explain_body("penta-refractory"))
     assert response.status_code == 413
 
@@ -224,8 +224,8 @@ def test_a_token_signed_with_another_key_is_refused(production_app):
     assert response.status_code == 401
 
 
-def test_production_without_a_key_offers_no_link_and_refuses(test_settings, keys, tmp_path, fixed_clock):
-    app = create_app(production_settings(test_settings, keys, tmp_path), clock=fixed_clock)
+def test_production_without_a_key_offers_no_link_and_refuses(test_settings, keys, tmp_path):
+    app = create_app(production_settings(test_settings, keys, tmp_path), clock=lambda: FIXED_NOW)
     app.config["keys"] = keys
     client = app.test_client()
     cards = hook_cards(client, "penta-refractory")
