@@ -215,6 +215,8 @@ def _register_error_handlers(app: Flask) -> None:
         response = json_response(exc.outcome(), status=exc.status)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
+        for name, value in exc.headers.items():
+            response.headers[name] = value
         return response
 
     @app.errorhandler(RequestEntityTooLarge)

@@ -122,6 +122,8 @@ def _authorise(tokens: TimelineTokens | None, settings: Any, patient_id: str, no
 
 
 class TimelineUnauthorized(CdsHttpError):
+    headers = {"WWW-Authenticate": 'Bearer realm="rrmm-cds-timeline"'}  # noqa: RUF012 - read-only
+
     def __init__(self) -> None:
         super().__init__(401, "a valid timeline token for this patient is required", code="login")
 

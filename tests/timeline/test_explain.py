@@ -184,7 +184,9 @@ def test_an_internal_failure_is_a_4xx_without_patient_data(client, monkeypatch):
 def test_production_needs_the_links_token(production_app):
     client = production_app.test_client()
     body = explain_body("penta-refractory")
-    assert client.post("/timeline/api/explain", json=body).status_code == 401
+    refused = client.post("/timeline/api/explain", json=body)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     token = token_from_hook(client, "penta-refractory")
     ok = client.post("/timeline/api/explain", json=body, headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200
@@ -301,3 +303,30 @@ def test_the_app_pages_are_served_with_a_strict_script_policy(client):
     assert client.get("/timeline/../app.py").status_code == 404
     config = client.get("/timeline/config.json").get_json()
     assert config["clientId"] == "rrmm-cds-timeline" and "patient/*.rs" in config["scopes"]["ehr"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"RRMM_CDS_TIMELINE_KEY": "short"}, "at least 32"),
+        ({"RRMM_CDS_ENV": "production", "RRMM_CDS_TIMELINE_AUTH": "optional"}, "not allowed"),
+        ({"RRMM_CDS_TIMELINE_AUTH": "sometimes"}, "required' or 'optional"),
+        ({"RRMM_CDS_TIMELINE_TOKEN_TTL_S": "0"}, "RRMM_CDS_TIMELINE_TOKEN_TTL_S"),
+    ],
+)
+def test_bad_timeline_settings_stop_start_up(environ, problem):
+    from cds_service.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env(environ)
+
+
+def test_timeline_settings_from_the_environment():
+    from cds_service.config import Settings
+
+    settings = Settings.from_env({"RRMM_CDS_TIMELINE_KEY": KEY, "RRMM_CDS_TIMELINE_TOKEN_TTL_S": "600",
+                                  "RRMM_CDS_TIMELINE_CLIENT_ID": "ehr-assigned-id"})
+    assert (settings.timeline_key, settings.timeline_token_ttl_s, settings.timeline_client_id) == (
+        KEY, 600, "ehr-assigned-id")
+    assert not settings.timeline_auth_required
+    assert Settings.from_env({"RRMM_CDS_TIMELINE_AUTH": "required"}).timeline_auth_required

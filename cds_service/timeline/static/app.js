@@ -203,8 +203,19 @@
       y: { domain: lanes, label: null },
       color: { type: "ordinal", scheme: "tableau10", legend: false },
       marks: [
+        // Each line's span, behind its lanes, labelled at its start.
+        Plot.rectX(data.lines, {
+          x1: (d) => day(d.start), x2: (d) => day(d.end), fill: (d) => `Line ${d.number}`, fillOpacity: 0.07,
+          ariaLabel: (d) => `line ${d.number} ${d.start}`,
+        }),
+        Plot.text(data.lines, {
+          x: (d) => day(d.start), frameAnchor: "top", text: (d) => `L${d.number}`, textAnchor: "start", dx: 2, dy: -14,
+          fontWeight: "bold",
+        }),
         Plot.barX(rows, {
-          x1: (d) => day(d.start), x2: (d) => day(d.end), y: "lane", fill: (d) => `Line ${d.line}`,
+          // At least two weeks wide, so a one-day exposure (conditioning melphalan) stays visible.
+          x1: (d) => day(d.start), x2: (d) => new Date(Math.max(+day(d.end), +day(d.start) + 14 * 86400000)),
+          y: "lane", fill: (d) => `Line ${d.line}`,
           fillOpacity: (d) => (d.maintenance ? 0.45 : 0.9), stroke: (d) => (d.refractory ? RED : "none"), strokeWidth: 2.5,
           inset: 2,
           ariaLabel: (d) => `exposure line ${d.line} ${d.drug}${d.maintenance ? " maintenance" : ""}${d.refractory ? " refractory" : ""}`,
@@ -216,11 +227,11 @@
         Plot.text(rows.filter((d) => d.refractory), {
           x: (d) => day(d.end), y: "lane", text: () => "refractory", dx: 4, textAnchor: "start", fill: RED, clip: false,
         }),
-        Plot.text(rows.filter((d) => d.maintenance), {
+        Plot.text(rows.filter((d) => d.maintenance && day(d.end) - day(d.start) > 300 * 86400000), {
           x: (d) => day(d.start), y: "lane", text: () => "maintenance", dx: 4, textAnchor: "start", fill: "#222", fontSize: 9,
         }),
         Plot.ruleX(transplants, {
-          x: (d) => day(d.date), stroke: PURPLE, strokeWidth: 3, ariaLabel: (d) => `ASCT ${d.date}`,
+          x: (d) => day(d.date), stroke: PURPLE, strokeWidth: 3, strokeOpacity: 0.6, ariaLabel: (d) => `ASCT ${d.date}`,
           title: (d) => `Autologous stem-cell transplant ${d.date}\n${sources(d.evidence)}`, tip: { fill: "white" },
         }),
         Plot.text(transplants, { x: (d) => day(d.date), frameAnchor: "bottom", text: () => "ASCT", fill: PURPLE, dy: 12, fontWeight: "bold" }),
@@ -386,8 +397,10 @@
       }
       parts.push(el("h3", { text: "Options" }), options);
       if (t.notes.length) parts.push(el("h3", { text: "Notes" }), el("ul", {}, t.notes.map((n) => el("li", { text: sentence(n) }))));
-      const eligibility = t.labelEligibility || d.labelEligibility;
-      if (eligibility) {
+      // The knowledge base may add the label eligibility of the T-cell redirecting products to the trace.
+      const eligibilityKey = Object.keys(t).find((k) => /eligib/i.test(k)) || Object.keys(d).find((k) => /eligib/i.test(k));
+      const eligibility = eligibilityKey ? (t[eligibilityKey] ?? d[eligibilityKey]) : null;
+      if (eligibility && (!Array.isArray(eligibility) || eligibility.length)) {
         parts.push(el("h3", { text: "Label eligibility (T-cell redirecting products)" }),
           el("ul", { class: "eligibility" }, (Array.isArray(eligibility) ? eligibility : [eligibility]).map((e) =>
             el("li", { text: typeof e === "string" ? e : (e.text || sentence(e.reason) || JSON.stringify(e)) }))));
