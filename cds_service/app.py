@@ -65,11 +65,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     configure_logging(settings)
     schemas.load_all()
+    clock = clock or utc_now
     state = AppState(
         settings=settings,
-        clock=clock or utc_now,
+        clock=clock,
         store=Store.from_url(settings.database_url),
-        pipeline=build_pipeline(settings),
+        pipeline=build_pipeline(settings, clock),
     )
 
     app = Flask(__name__)

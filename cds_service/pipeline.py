@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import requests
@@ -24,6 +24,7 @@ from cds_service.handlers import HookContext
 from cds_service.outbound_http import shared_session_factory
 from cds_service.security.allowlist import FhirAllowlist
 from cds_service.services import SERVICES, ServiceDefinition, build_services
+from cds_service.timeline.links import decorators_for
 from clinical_rules.kb import load_knowledge_base
 
 log = logging.getLogger(__name__)
@@ -176,17 +177,20 @@ class Pipeline:
         return _unique_uuids(valid, result)
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The pipeline the HTTP service and ``rrmm-cds call`` share: allow-list, limits, knowledge base.
+def build_pipeline(settings: Settings, clock: Callable[[], datetime] | None = None) -> Pipeline:
+    """The pipeline the HTTP service and ``rrmm-cds call`` share: allow-list, limits, knowledge base,
+    the timeline link on the cards (``clock``: when its tokens are issued; default the wall clock).
 
     The knowledge base is loaded and validated here, once; an invalid one stops start-up.
     """
     allowlist = FhirAllowlist.from_setting(settings.fhir_allowlist, production=settings.production)
+    kb = load_knowledge_base()
     return Pipeline(
         permits=allowlist.permits,
         limits=FetchLimits.from_settings(settings),
-        kb=load_knowledge_base(),
+        kb=kb,
         services=build_services(settings.prefetch_page_size),
+        card_decorators=decorators_for(kb, settings, clock or (lambda: datetime.now(UTC))),
     )
 
 

@@ -14,8 +14,7 @@ from cds_service.pipeline import Pipeline
 from cds_service.samples.expectations import problems
 from cds_service.scenarios.models import PersonaExpect
 from cds_service.services import SERVICES
-from cds_service.timeline import tokens_for
-from cds_service.timeline.links import timeline_decorator
+from cds_service.timeline.links import decorators_for
 from clinical_rules.kb import KnowledgeBase
 
 
@@ -29,10 +28,8 @@ class PersonaResult:
 def offline_pipeline(kb: KnowledgeBase) -> Pipeline:
     """The pipeline with prefetch only (no FHIR server is ever called) and this knowledge base, with
     the timeline link of a development service."""
-    tokens = tokens_for(Settings())
-    assert tokens is not None  # development settings always have a key
     return Pipeline(permits=lambda _url: False, limits=FetchLimits(timeout=1.0, budget=1.0, retries=0), kb=kb,
-                    card_decorators=[timeline_decorator(kb, tokens, None, lambda: datetime.now(UTC))])
+                    card_decorators=decorators_for(kb, Settings(), lambda: datetime.now(UTC)))
 
 
 def run_personas(kb: KnowledgeBase, expectations: dict[str, PersonaExpect], today: date,

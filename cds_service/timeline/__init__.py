@@ -24,8 +24,8 @@ from cds_service.errors import CdsHttpError, operation_outcome
 from cds_service.request_body import read_json_body
 from cds_service.security.limits import count_value_resources
 from cds_service.timeline.explain import SERVICE_ID, explain, patient_id_of
-from cds_service.timeline.links import timeline_decorator
-from cds_service.timeline.token import TimelineTokens, TokenRefused, development_key
+from cds_service.timeline.links import tokens_for
+from cds_service.timeline.token import TimelineTokens, TokenRefused
 
 log = logging.getLogger("cds_service.timeline")
 
@@ -43,21 +43,9 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def tokens_for(settings: Any) -> TimelineTokens | None:
-    """The token key in force: the configured one, a development one, or none (production unset)."""
-    if settings.timeline_key:
-        return TimelineTokens(settings.timeline_key, settings.timeline_token_ttl_s)
-    if settings.production:
-        return None
-    return TimelineTokens(development_key(settings.database_url), settings.timeline_token_ttl_s)
-
-
 def register_timeline(app: Flask, state: Any) -> None:
     settings = state.settings
-    tokens = tokens_for(settings)
-    if tokens is not None:
-        state.pipeline.card_decorators.append(
-            timeline_decorator(state.pipeline.kb, tokens, settings.public_base_url, state.clock))
+    tokens = tokens_for(settings)  # the card link's decorator (cds_service.pipeline) uses the same key
     blueprint = Blueprint("timeline", __name__)
 
     @blueprint.get("/timeline/")

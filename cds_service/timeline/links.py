@@ -15,7 +15,7 @@ from flask import has_request_context, request
 
 from cds_cards.links import timeline_link_label, with_timeline_link
 from cds_service.handlers import HookContext
-from cds_service.timeline.token import TimelineTokens
+from cds_service.timeline.token import TimelineTokens, development_key
 from clinical_rules.kb import KnowledgeBase
 
 LAUNCH_PATH = "/timeline/launch.html"
@@ -43,3 +43,20 @@ def timeline_decorator(kb: KnowledgeBase, tokens: TimelineTokens, public_base_ur
         return [with_timeline_link(card, label, url, token) for card in cards]
 
     return decorate
+
+
+def tokens_for(settings: Any) -> TimelineTokens | None:
+    """The token key in force: the configured one, a development one, or none (production unset)."""
+    if settings.timeline_key:
+        return TimelineTokens(settings.timeline_key, settings.timeline_token_ttl_s)
+    if settings.production:
+        return None
+    return TimelineTokens(development_key(settings.database_url), settings.timeline_token_ttl_s)
+
+
+def decorators_for(kb: KnowledgeBase, settings: Any, clock: Callable[[], datetime]) -> list[Any]:
+    """The pipeline's card decorators: the timeline link, when a token key is in force."""
+    tokens = tokens_for(settings)
+    if tokens is None:
+        return []
+    return [timeline_decorator(kb, tokens, settings.public_base_url, clock)]
