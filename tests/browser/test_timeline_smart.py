@@ -15,10 +15,12 @@ regimens), plus what each persona is built to show (personas.yaml intents).
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,24 +47,34 @@ PV = SERVICES["rrmm-relapse-guidance"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@contextmanager
+def _stack(tmp_dir: Path, personas: tuple[str, ...], *, big_record: bool, **paging: int) -> Iterator[dict[str, Any]]:
+    """Medplum with the sample patients (loaded as an integrator does: rrmm-cds fixtures load) and
+    optionally the 1 MB record, the service, and the SMART server in front of Medplum."""
     reason = smart.ensure_installed()
     if reason:
         pytest.skip(reason)
     today = samples.utc_today()
-    with servers.start_medplum(secrets.token_urlsafe(24)) as fhir:
-        # The sample patients as an integrator loads them (rrmm-cds fixtures load), and the 1 MB record.
+    with servers.start_medplum(secrets.token_urlsafe(24), **paging) as fhir:
         assert cli.main(["fixtures", "load", "--fhir-server", fhir.base_url, "--token", fhir.token,
-                         "--only", *PERSONAS]) == 0
-        entries = _big_record_bundle()["entry"]
-        for start in range(0, len(entries), 50):  # Medplum's limit of updates per transaction
-            _post_transaction(fhir, {"resourceType": "Bundle", "type": "transaction",
-                                     "entry": entries[start:start + 50]})
-        with (servers.start_service(Path(tmp_path_factory.mktemp("timeline-service"))) as service_url,
+                         "--only", *personas]) == 0
+        if big_record:
+            entries = _big_record_bundle()["entry"]
+            for start in range(0, len(entries), 50):  # Medplum's limit of updates per transaction
+                _post_transaction(fhir, {"resourceType": "Bundle", "type": "transaction",
+                                         "entry": entries[start:start + 50]})
+        with (servers.start_service(tmp_dir) as service_url,
               smart.start_smart_ehr(fhir, client_id=CLIENT_ID,
                                     redirect_uri=f"{service_url}/timeline/index.html") as ehr):
             yield {"fhir": fhir, "service": service_url, "ehr": ehr, "today": today}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # Pages like a production Medplum server: 20 without _count, _count up to 1000 honoured.
+    with _stack(Path(tmp_path_factory.mktemp("timeline-service")), PERSONAS, big_record=True,
+                default_page_size=20) as running:
+        yield running
 
 
 @pytest.fixture
@@ -197,6 +209,11 @@ def test_the_app_reads_with_the_issued_token_and_the_service_refuses_other_patie
     assert page.locator("#lines svg").count() == 1
 
 
+def window_series(page: Any) -> list[Any]:
+    """The serum M-protein points the service returned to the page (what the chart must show)."""
+    return page.evaluate("() => window.timelineData.series.serumMProtein")
+
+
 def test_a_standalone_launch_draws_the_patient_picked(stack, fresh_browser):
     """Standalone launch (scope launch/patient, no appContext): development accepts the explain call
     without a timeline token."""
@@ -216,12 +233,38 @@ def test_cold_load_of_a_one_megabyte_record(stack, fresh_browser, artifacts, cap
                           timeout=60).json()["cards"]
     link = next((link for card in cards for link in card.get("links", []) if link["type"] == "smart"), None)
     assert link is not None, "the benchmark patient is at relapse: its treatment card links to the timeline"
+    stack["fhir"].request_log()  # start counting from here
     page, elapsed = _launch(fresh_browser, stack, module.PATIENT_ID, link)
+    reads = stack["fhir"].request_log()
+    drawn_points = page.locator("#response [aria-label^='serumMProtein']").count()
+    assert drawn_points == len(window_series(page)) > 10
     body = {name: int(page.get_attribute("body", f"data-{name}-ms")) for name in ("read", "explained", "drawn")}
     page.screenshot(path=str(artifacts / "timeline-1mb-record.png"), full_page=True)
-    report = (f"timeline cold load, 1 MB record: app page -> drawn {body['drawn'] / 1000:.2f} s "
+    size = len(json.dumps(module.patient_record(1000)).encode())
+    report = (f"timeline cold load, {size / 1e6:.2f} MB record, {len(reads)} FHIR reads: app page -> drawn {body['drawn'] / 1000:.2f} s "
               f"(record read {body['read'] / 1000:.2f} s, explained {body['explained'] / 1000:.2f} s); "
               f"whole launch incl. authorization, login and consent {elapsed:.2f} s")
     with capsys.disabled():
         print(f"\n{report}")
     (artifacts / "timeline-cold-load.txt").write_text(report + "\n")
+
+
+def test_the_app_follows_next_links(tmp_path, fresh_browser):
+    """A server that pages at 5 entries whatever _count asks: every page is read, the drawing is the same."""
+    expected = _expected("penta-refractory", samples.utc_today())
+    with _stack(tmp_path, ("penta-refractory",), big_record=False, max_page_size=5) as small_pages:
+        patient_id, link = _card_link(small_pages["service"], "penta-refractory", small_pages["today"])
+        small_pages["fhir"].request_log()
+        page, _ = _launch(fresh_browser, small_pages, patient_id, link)
+        pages = [r for r in small_pages["fhir"].request_log() if "_offset=" in r["query"]]
+    assert len(pages) >= 5, "several searches needed their next pages"
+    drawn = sorted({label.split(" ", 1)[1] for label in _labels(page, "#response [aria-label^='progression ']")})
+    assert drawn == expected["progressions"]
+    exposures = _labels(page, "#lines [aria-label^='exposure line']")
+    assert len(exposures) == sum(1 for line in window_lines(page) for _ in line["exposures"])
+    assert {int(re.match(r"exposure line (\d+)", label).group(1)) for label in exposures} == set(
+        range(1, expected["lines"] + 1))
+
+
+def window_lines(page: Any) -> list[Any]:
+    return page.evaluate("() => window.timelineData.lines")
