@@ -23,11 +23,13 @@ def _count(value: Any) -> int:
     return 0
 
 
-def count_value_resources(value: Any) -> int:
-    """Resources in one value: a resource, a Bundle, a list of them, or a map of keys to them
-    (the timeline's explain body)."""
+def count_value_resources(value: Any, *, keyed: bool = True) -> int:
+    """Resources in the timeline's explain body: a resource, a Bundle (its entries), a list of
+    either (the pages of a search), or a map of keys to any of these."""
+    if isinstance(value, list):
+        return sum(count_value_resources(item, keyed=False) for item in value)
     if isinstance(value, dict) and "resourceType" not in value:
-        return sum(_count(item) for item in value.values())
+        return sum(count_value_resources(item, keyed=False) for item in value.values()) if keyed else 0
     return _count(value)
 
 

@@ -168,6 +168,17 @@ def test_the_hooks_resource_limit_applies(test_settings):
     assert response.status_code == 413
 
 
+def test_the_resource_limit_counts_the_entries_of_every_page(test_settings):
+    app = create_app(dataclasses.replace(test_settings, max_resources=5), clock=lambda: FIXED_NOW)
+    page = {"resourceType": "Bundle", "type": "searchset",
+            "entry": [{"resource": {"resourceType": "Observation", "id": str(i)}} for i in range(3)]}
+    client = app.test_client()
+    assert client.post("/timeline/api/explain", json={"patientId": "p", "resources": {"labs": [page]}}).status_code == 200
+    assert client.post("/timeline/api/explain",
+                       json={"patientId": "p", "resources": {"labs": [page, page]}}).status_code == 413
+    assert client.post("/timeline/api/explain", json={"patientId": "p", "resources": [page, page]}).status_code == 413
+
+
 def test_an_internal_failure_is_a_4xx_without_patient_data(client, monkeypatch):
     module = importlib.import_module("cds_service.timeline.explain")
 
