@@ -46,6 +46,9 @@ CONTENT_SECURITY_POLICY = (
 def register_timeline(app: Flask, state: Any) -> None:
     settings = state.settings
     tokens = tokens_for(settings)  # the card link's decorator (cds_service.pipeline) uses the same key
+    if not (VENDOR_DIR / "manifest.json").is_file():
+        log.warning("the timeline app's browser libraries are missing: run `rrmm-cds timeline vendor`",
+                    extra={"event": "config", "component": "timeline"})
     blueprint = Blueprint("timeline", __name__)
 
     @blueprint.get("/timeline/")
