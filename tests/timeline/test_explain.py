@@ -8,7 +8,7 @@ import importlib
 import io
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -341,3 +341,23 @@ def test_timeline_settings_from_the_environment():
         KEY, 600, "ehr-assigned-id")
     assert not settings.timeline_auth_required
     assert Settings.from_env({"RRMM_CDS_TIMELINE_AUTH": "required"}).timeline_auth_required
+
+
+def test_an_unconfirmed_rise_is_reported_with_its_source(client):
+    body = explain_body("penta-refractory")
+    latest = max(p["date"] for p in client.post("/timeline/api/explain", json=body).get_json()["series"]["serumMProtein"])
+    code = {"coding": [{"system": "http://loinc.org", "code": "33358-3"}]}
+    rise = {"resourceType": "Observation", "id": "unconfirmed-rise", "status": "final", "code": code,
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory"}]}],
+            "subject": {"reference": f"Patient/{body['patientId']}"},
+            "effectiveDateTime": TODAY.isoformat(),  # after every value on file, not after "now"
+            "valueQuantity": {"value": 4.0, "unit": "g/dL", "system": "http://unitsofmeasure.org", "code": "g/dL"}}
+    assert date.fromisoformat(latest) < TODAY
+    body["resources"]["extra"] = rise
+    answer = client.post("/timeline/api/explain", json=body).get_json()
+    assert schemas.problems("timeline-explain", answer) == []
+    [unconfirmed] = answer["events"]["unconfirmedRises"]
+    assert unconfirmed["analyte"] == "serum-m-protein"
+    assert "Observation" in {e["resourceType"] for e in unconfirmed["evidence"]}
+    assert "unconfirmed-rise" in {e["id"] for e in unconfirmed["evidence"]}
