@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
+from security.jwt_helpers import BASE_URL
 
 from cds_service.app import create_app
 from cds_service.fhir_version import CAPABILITIES
@@ -32,6 +34,8 @@ def mcode_examples() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.fixture
 def client(test_settings, fixed_clock):
+    # The public base URL the signed (Epic-shape) app uses too: card links are built from it.
+    settings = dataclasses.replace(test_settings, public_base_url=BASE_URL)
     CAPABILITIES.clear()
-    yield create_app(test_settings, clock=fixed_clock).test_client()
+    yield create_app(settings, clock=fixed_clock).test_client()
     CAPABILITIES.clear()
