@@ -76,8 +76,10 @@ _FILLER = r"(?:(?:was|were|is|are|has|have|had|been|being|now|since|clinically|d
           r"subsequently|later|currently)\s+){0,3}"
 _POST_PSEUDO = re.compile(r"^[\s,:()\-]*(?:not\s+otherwise\s+specified|nos\b|unspecified)", re.IGNORECASE)
 _POST_CUES: tuple[tuple[Qualifier, str], ...] = (
+    # "cannot be excluded"; "DVT prophylaxis", "VTE risk assessment", "neuropathy screening": about
+    # preventing or looking for it, not having it.
     ("hypothetical", r"(?:cannot|can\s*not|can't|could\s+not|not)\s+(?:be\s+|been\s+|yet\s+)*"
-                     r"(?:excluded|ruled\s+out)"),
+                     r"(?:excluded|ruled\s+out)|(?:prophylaxis|prevention|risk\b|screening)"),
     ("negated", r"(?:excluded|ruled\s+out|not\s+(?:present|found|seen|detected|confirmed|identified|supported)|"
                 r"absent|negative|denied|unlikely)\b"),
     ("historical", r"(?:in\s+the\s+past|(?:in\s+)?remote\s+past)\b"),

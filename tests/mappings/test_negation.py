@@ -45,6 +45,8 @@ PHRASES = re.compile(r"heart failure|neuropathy|dialysis|DVT|pulmonary embolism|
     ("Rule out DVT", "hypothetical"),
     ("Heart failure cannot be excluded", "hypothetical"),
     ("History of DVT", "historical"),
+    ("Need for DVT prophylaxis", "hypothetical"),
+    ("Pulmonary embolism risk assessment", "hypothetical"),
     ("History of dialysis", "historical"),
     ("Neuropathy resolved", "resolved"),
     # not negations
