@@ -39,6 +39,10 @@ _MAX_KEY_LENGTH = 200
 _MAX_CARD_UUID_LENGTH = 200
 
 
+_INSERT_AUDIT_RESPONSE = insert(audit_response).returning(audit_response.c.id)
+_INSERT_AUDIT_CARD = insert(audit_card)
+
+
 class FeedbackError(ValueError):
     """A feedback item lacks what the store needs (the HTTP layer validates first)."""
 
@@ -122,25 +126,29 @@ class Store:
     # -- audit --------------------------------------------------------------------------------
 
     def record_audit(self, entry: AuditEntry) -> None:
-        """Append one response to the audit trail (the caller decides how to handle failures)."""
+        """Append one response to the audit trail (the caller decides how to handle failures).
+
+        One transaction, committed before the answer leaves (no row is lost to a crash after it):
+        the two INSERTs are built once and take their values as parameters, so SQLAlchemy reuses
+        their compiled form instead of building and caching a statement per call.
+        """
         cards = [AuditCard(*card) for card in entry.cards]
         with self.engine.begin() as connection:
             response_id = connection.execute(
-                insert(audit_response)
-                .values(
-                    service_id=entry.service_id,
-                    hook_instance=entry.hook_instance,
-                    patient_hash=entry.patient_hash,
-                    kb_version=entry.kb_version,
-                    card_count=len(cards),
-                    duration_ms=float(entry.duration_ms),
-                    created_at=entry.created_at or datetime.now(UTC),
-                )
-                .returning(audit_response.c.id)
+                _INSERT_AUDIT_RESPONSE,
+                {
+                    "service_id": entry.service_id,
+                    "hook_instance": entry.hook_instance,
+                    "patient_hash": entry.patient_hash,
+                    "kb_version": entry.kb_version,
+                    "card_count": len(cards),
+                    "duration_ms": float(entry.duration_ms),
+                    "created_at": entry.created_at or datetime.now(UTC),
+                },
             ).scalar_one()
             if cards:
                 connection.execute(
-                    insert(audit_card),
+                    _INSERT_AUDIT_CARD,
                     [
                         {
                             "response_id": response_id,
