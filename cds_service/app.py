@@ -98,6 +98,25 @@ def app_state(app: Flask) -> AppState:
     return app.extensions["rrmm_cds"]
 
 
+def after_fork(app: Flask) -> None:
+    """In a worker forked from a master that built ``app`` (gunicorn ``preload_app``).
+
+    The knowledge base, schemas, terminology and templates are read-only and stay shared with the
+    master (copy-on-write). What must not be shared is made this process's own here:
+
+    - the store's connection pool: connections the master opened (the SQLite migrations, a
+      readiness ping) are dropped without closing them (``dispose(close=False)``, SQLAlchemy's
+      advice for forked children: closing would end the master's sessions); each worker connects
+      on first use;
+    - prometheus-client's multiprocess files (one per pid) and the outbound HTTP session (one per
+      pid) already notice the new pid themselves; the outbound-deadline reaper and JWKS refresh
+      threads are started lazily, so no thread was running in the master to be lost in the fork.
+    """
+    state = getattr(app, "extensions", {}).get("rrmm_cds")
+    if state is not None:  # (another WSGI app under the same configuration has nothing to reset)
+        state.store.engine.dispose(close=False)
+
+
 # -- request lifecycle ---------------------------------------------------------------------------
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request

@@ -14,13 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +25,12 @@ from cds_service.store.engine import create_store_engine
 from cds_service.store.records import AuditCard, AuditEntry
 from cds_service.store.report import FeedbackReport, build_feedback_report
 from cds_service.store.schema import audit_card, audit_response, feedback, jwt_jti
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and the Mako templates it imports) is loaded only to migrate or read a revision: a
+# server whose database is migrated by a release job never needs it.
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +74,22 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to ``revision`` (safe to run from several processes at once)."""
+        from alembic import command
+
         with self.engine.begin() as connection:
             config = _alembic_config(connection)
             command.upgrade(config, revision)
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     @staticmethod
     def head_revision() -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
 
     def dispose(self) -> None:
@@ -205,6 +213,8 @@ class Store:
 
 
 def _alembic_config(connection: Connection | None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("cds_service.store").joinpath("migrations"))
