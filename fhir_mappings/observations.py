@@ -24,6 +24,7 @@ from fhir_mappings.terminology import Codes
 FINAL_STATUSES = frozenset({"final", "amended", "corrected"})
 
 _LB_TO_KG = 0.45359237
+_UNREAD: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +199,10 @@ class ObservationReader:
 
     def _date(self, obs: dict[str, Any]) -> date | None:
         key = id(obs)
-        try:
-            return self._dates[key]
-        except KeyError:
+        when = self._dates.get(key, _UNREAD)
+        if when is _UNREAD:
             when = self._dates[key] = effective_date(obs)
-            return when
+        return when  # type: ignore[return-value]
 
     def measurements(self, kind: Kind, final_only: bool = False) -> list[Measurement]:
         """Every usable value of ``kind``, normalised, sorted by date (stable for ties)."""
