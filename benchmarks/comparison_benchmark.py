@@ -10,6 +10,8 @@ worker each, in one run:
   (SQLite audit store, development settings, request limits raised for the 50k record);
 - ``floor``: ``benchmarks/floor_app.py`` under the same gunicorn configuration: Flask reads the
   body, orjson parses it, the answer is ``{"cards": []}``;
+- ``baseline`` (with ``--baseline DIR``): the service from another checkout, e.g. ``main`` before a
+  change (``git archive main | tar -x -C DIR``), under that checkout's own gunicorn configuration;
 - ``healthchain``: ``benchmarks/healthchain_app.py`` (HealthChain's CDSHooksService on FastAPI,
   uvicorn, one worker) whose patient-view rule returns no card; skipped with a note when its
   virtual environment is missing (see that module for how to create it).
@@ -102,7 +104,9 @@ def sample_request() -> dict:
                                 prefetch_templates=SERVICES["rrmm-relapse-guidance"].prefetch)
 
 
-def start_servers(workdir: Path, healthchain_venv: Path | None) -> tuple[list[Server], list[str]]:
+def start_servers(
+    workdir: Path, healthchain_venv: Path | None, baseline: Path | None = None
+) -> tuple[list[Server], list[str]]:
     notes: list[str] = []
     service_env = {
         "RRMM_CDS_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
@@ -112,6 +116,9 @@ def start_servers(workdir: Path, healthchain_venv: Path | None) -> tuple[list[Se
         gunicorn_server("rrmm-cds", "cds_service.app:create_app()", workdir, env=service_env),
         gunicorn_server("floor", "benchmarks.floor_app:app", workdir),
     ]
+    if baseline is not None:  # another checkout (e.g. `git archive main | tar -x -C DIR`)
+        servers.append(gunicorn_server("baseline", "cds_service.app:create_app()", workdir,
+                                       env=service_env, source=baseline))
     uvicorn = healthchain_venv / "bin" / "uvicorn" if healthchain_venv else None
     if uvicorn is not None and uvicorn.exists():
         port = free_port()
@@ -132,13 +139,14 @@ def call_path(server: Server) -> str:
     return getattr(server, "call_path", SERVICE_PATH)
 
 
-def run(names: list[str], repeat: int, calls: dict[str, int], healthchain_venv: Path | None) -> tuple[
-    list[RecordResult], list[str]
-]:
+def run(
+    names: list[str], repeat: int, calls: dict[str, int], healthchain_venv: Path | None,
+    baseline: Path | None = None,
+) -> tuple[list[RecordResult], list[str]]:
     bodies = build_bodies(names)
     results: list[RecordResult] = []
     with tempfile.TemporaryDirectory(prefix="rrmm-compare-") as tmp:
-        servers, notes = start_servers(Path(tmp), healthchain_venv)
+        servers, notes = start_servers(Path(tmp), healthchain_venv, baseline)
         sessions = {server.name: requests.Session() for server in servers}
         headers = {"Content-Type": "application/json"}
         try:
@@ -173,7 +181,7 @@ def run(names: list[str], repeat: int, calls: dict[str, int], healthchain_venv: 
 
 
 HEADER = (f"{'record':>7} {'KB':>8} | {'rrmm-cds':>9} {'floor':>9} {'healthchain':>11} | "
-          f"{'x floor':>7} {'x HC':>6} | cards (rrmm-cds)")
+          f"{'x floor':>7} {'x HC':>6} | cards (rrmm-cds) | baseline: p50, x floor, cards")
 
 
 def row(result: RecordResult) -> str:
@@ -181,8 +189,12 @@ def row(result: RecordResult) -> str:
     service, floor, hc = p50.get("rrmm-cds"), p50.get("floor"), p50.get("healthchain")
     hc_text = f"{hc:9.2f}ms" if hc is not None else f"{'—':>11}"
     ratio_hc = f"{service / hc:6.2f}" if hc else f"{'—':>6}"
-    return (f"{result.record:>7} {result.body_bytes / 1000:8.1f} | {service:7.2f}ms {floor:7.2f}ms {hc_text} | "
-            f"{service / floor:7.2f} {ratio_hc} | {result.cards.get('rrmm-cds')}")
+    line = (f"{result.record:>7} {result.body_bytes / 1000:8.1f} | {service:7.2f}ms {floor:7.2f}ms {hc_text} | "
+            f"{service / floor:7.2f} {ratio_hc} | {result.cards.get('rrmm-cds'):>16}")
+    baseline = p50.get("baseline")
+    if baseline is not None:
+        line += f" | {baseline:.2f}ms {baseline / floor:.2f} {result.cards.get('baseline')}"
+    return line
 
 
 def verdicts(results: list[RecordResult]) -> list[str]:
@@ -207,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (each calls every server in turn)")
     parser.add_argument("--calls", type=int, default=None, help="calls per server and repetition (default by size)")
     parser.add_argument("--healthchain-venv", type=Path, default=REPO / "benchmarks" / ".venvs" / "healthchain")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="also run the service from this checkout (e.g. main, exported with git archive)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     names = [name for name in args.records.split(",") if name]
@@ -217,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rrmm-cds comparison benchmark · python {sys.version.split()[0]} · {os.cpu_count()} CPUs · "
           f"load {os.getloadavg()[0]:.2f} · repeat {args.repeat}")
     print(HEADER)
-    results, notes = run(names, args.repeat, calls, args.healthchain_venv)
+    results, notes = run(names, args.repeat, calls, args.healthchain_venv, args.baseline)
     for line in [*verdicts(results), *notes]:
         print(line)
     if args.json:

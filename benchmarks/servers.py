@@ -79,11 +79,18 @@ class Server:
 
 
 def gunicorn_server(
-    name: str, app: str, workdir: Path, *, workers: int | None = 1, env: dict[str, str] | None = None
+    name: str,
+    app: str,
+    workdir: Path,
+    *,
+    workers: int | None = 1,
+    env: dict[str, str] | None = None,
+    source: Path = REPO,
 ) -> Server:
     """``app`` under the shipped gunicorn configuration (``deploy/gunicorn.conf.py``), access log off.
 
-    ``workers=None`` keeps the configuration's own worker count."""
+    ``workers=None`` keeps the configuration's own worker count. ``source``: another checkout of
+    the project (its configuration and code: gunicorn puts its working directory first on the path)."""
     port = free_port()
     environment = {
         "PORT": str(port),
@@ -95,5 +102,8 @@ def gunicorn_server(
     }
     if workers is not None:
         environment["GUNICORN_WORKERS"] = str(workers)
-    argv = [venv_bin("gunicorn"), "-c", str(GUNICORN_CONFIG), "--access-logfile", "/dev/null", app]
-    return Server(name, argv, port=port, ready_path="/cds-services", env=environment)
+    if source != REPO:
+        environment["PYTHONPATH"] = str(source)
+    config = source / "deploy" / "gunicorn.conf.py"
+    argv = [venv_bin("gunicorn"), "-c", str(config), "--access-logfile", "/dev/null", app]
+    return Server(name, argv, port=port, ready_path="/cds-services", env=environment, cwd=source)
