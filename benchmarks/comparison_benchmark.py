@@ -22,7 +22,9 @@ Records: ``tiny`` (~3 KB: patient, myeloma diagnosis, two labs), ``sample`` (the
 
 Each repetition calls every server in turn (interleaved, so load on the machine hits all alike)
 ``--calls`` times per record (default by size); the p50 over all calls is printed with the
-ratios rrmm-cds / floor and rrmm-cds / HealthChain. Targets (issue 17): sample p50 below
+ratios rrmm-cds / floor and rrmm-cds / HealthChain, and each server's CPU time per call (its
+processes' user + system time over the calls, from ``/proc``: what load on a shared machine moves
+least). Targets (issue 17): sample p50 below
 HealthChain's; 1 MB and 3 MB <= 1.3 x floor; 50k <= 1.2 x floor. Not a test: the figures move
 with the machine's load; compare ratios from one run. docs/performance.md keeps dated runs.
 """
@@ -64,6 +66,7 @@ class RecordResult:
     body_bytes: int
     cards: dict[str, int] = field(default_factory=dict)
     p50_ms: dict[str, float] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # server CPU per call (mean)
     calls: int = 0
 
 
@@ -154,6 +157,7 @@ def run(
                 body = bodies[name]
                 result = RecordResult(name, len(body), calls=calls[name] * repeat)
                 timings: dict[str, list[float]] = {server.name: [] for server in servers}
+                cpu: dict[str, float] = {server.name: 0.0 for server in servers}
                 for server in servers:  # warm-up, and the card count as a sanity check
                     answer = sessions[server.name].post(server.base_url + call_path(server), data=body,
                                                         headers=headers, timeout=600)
@@ -163,12 +167,15 @@ def run(
                     for server in servers:
                         url = server.base_url + call_path(server)
                         session = sessions[server.name]
+                        cpu_before = server.cpu_seconds()
                         for _ in range(calls[name]):
                             started = time.perf_counter()
                             answer = session.post(url, data=body, headers=headers, timeout=600)
                             answer.content  # noqa: B018 - read the whole answer
                             timings[server.name].append(time.perf_counter() - started)
                             answer.raise_for_status()
+                        cpu[server.name] += server.cpu_seconds() - cpu_before
+                result.cpu_ms = {key: used * 1000 / (calls[name] * repeat) for key, used in cpu.items()}
                 result.p50_ms = {key: statistics.median(values) * 1000 for key, values in timings.items()}
                 results.append(result)
                 print(row(result), flush=True)
@@ -194,6 +201,11 @@ def row(result: RecordResult) -> str:
     baseline = p50.get("baseline")
     if baseline is not None:
         line += f" | {baseline:.2f}ms {baseline / floor:.2f} {result.cards.get('baseline')}"
+    cpu = result.cpu_ms
+    line += "\n" + " " * 17 + "server CPU per call: " + ", ".join(f"{key} {value:.2f} ms" for key, value in cpu.items())
+    if cpu.get("floor"):
+        line += f" (rrmm-cds {cpu['rrmm-cds'] / cpu['floor']:.2f}x floor"
+        line += f", {cpu['rrmm-cds'] / cpu['healthchain']:.2f}x HealthChain)" if cpu.get("healthchain") else ")"
     return line
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -68,6 +69,14 @@ class Server:
             time.sleep(interval)
         raise RuntimeError(f"{self.name} did not become ready in {timeout:g} s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server's process and its live children have used."""
+        total = 0.0
+        for pid in [self.process.pid, *children(self.process.pid)]:
+            with contextlib.suppress(OSError):  # a child that just exited
+                total += process_cpu_seconds(pid)
+        return total
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -76,6 +85,21 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
 
 
 def gunicorn_server(

@@ -32,10 +32,11 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from servers import GUNICORN_CONFIG, REPO, Server, free_port, venv_bin  # noqa: E402
+from servers import children as _children  # noqa: E402
+from servers import process_cpu_seconds as _cpu_s  # noqa: E402
 
 TARGET_START_S = 2.0
 TARGET_PSS_MB = 45.0
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -48,24 +49,11 @@ class StartRun:
     cpu_s: float = 0.0
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
 def _pss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
 
 
 def _config(workdir: Path, preload: bool) -> Path:
