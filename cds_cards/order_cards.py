@@ -59,6 +59,7 @@ def render_finding(finding: OrderFinding, patient_id: str, kb: KnowledgeBase) ->
         selection_behavior=behaviour,
         links=finding.links,
         override_reasons=finding.override_reasons,
+        facts_used=finding.facts_used,
     )
 
 

@@ -22,6 +22,8 @@ class FactTexts(KBModel):
     line_maintenance: Annotated[Template, Slots("drugs")]
     prior_lines: Annotated[Template, Slots("count")]
     refractory: Annotated[Template, Slots("drug", "progression", "exposure")]
+    refractory_to: Annotated[Template, Slots("drugs", "progression")]  # several drugs, one progression
+    refractory_latest: Annotated[Template, Slots("date")]  # at the latest progression (stated above)
     refractory_progression: Annotated[Template, Slots("date", "description")]
     refractory_while_on: Annotated[Template, Slots("drug", "start")]
     refractory_exposure: Annotated[Template, Slots("drug", "start", "end")]
@@ -47,7 +49,6 @@ class FactTexts(KBModel):
     creatinine: Annotated[Template, Slots("value", "date")]
     weight: Annotated[Template, Slots("value", "date")]
     renal_methods: Table[Name]
-    bsa: Annotated[Template, Slots("value")]
     findings: Findings
     no_vte_history: Text
     lvef: Annotated[Template, Slots("value", "date")]

@@ -19,7 +19,7 @@ DRUGS_JSON = Path(__file__).resolve().parents[2] / "fhir_mappings" / "data" / "d
 
 
 def test_packaged_kb_is_valid_versioned_and_cached(kb):
-    assert kb.version == "2026.1"
+    assert kb.version == "2026.2"
     assert load_knowledge_base() is kb
     assert kb.source_label == f"RRMM relapse guidance · KB {kb.version}"
 
@@ -64,7 +64,7 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 def test_copy_of_the_kb_loads(kb_copy):
-    assert build_knowledge_base(kb_copy).version == "2026.1"
+    assert build_knowledge_base(kb_copy).version == "2026.2"
 
 
 def _row(data: dict, row_id: str) -> dict:
