@@ -159,7 +159,7 @@ def finding_detail(finding: OrderFinding, kb: KnowledgeBase) -> str:
 
 
 def _draft_line(draft: DraftOrder, kb: KnowledgeBase) -> str:
-    parts = [f"`{draft.reference}` {escape(draft.label)}"]
+    parts = [escape(draft.label)]  # the draft's id is in the fix (resourceId), not in the text
     if draft.dose is not None:
         from_text = f" {kb.cards.order_card.from_text.render()}" if draft.dose.source == "text" else ""
         parts.append(f"{draft.dose.value:g} {draft.dose.unit}{from_text}")

@@ -21,7 +21,7 @@ def decisive_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ..
     texts = kb.facts
     used = [*progression_facts(facts, kb), FactUsed(say(texts.prior_lines, count=facts.prior_lines)),
             *refractory_group_facts(facts, kb)]
-    used += transplant_facts(facts, kb)
+    used += transplant_facts(facts, kb, compact=True)
     used += [FactUsed(cytogenetic_result(r.abnormality, r.positive, r.date, kb), (r.evidence,))
              for r in facts.cytogenetics if r.positive]
     used += patient_state_facts(facts, kb)
@@ -38,15 +38,9 @@ def refractory_group_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[Fact
         if history.refractory:
             by_event.setdefault(history.refractory_event, []).append(history)
     for event, histories in by_event.items():
-        latest = event is not None and event is facts.latest_progression
-        if len(histories) == 1 and not latest:
-            used.append(refractory_fact(histories[0], kb))
-            continue
-        progression = ""
-        if event is not None:  # the latest progression's values are stated just above
-            progression = (texts.refractory_latest.render(date=event.date.isoformat()) if latest else
-                           texts.refractory_progression.render(date=event.date.isoformat(),
-                                                               description=event.description))
+        # The date only: the latest progression's values are stated above, earlier ones are in
+        # the provenance extension (the resources) and the timeline.
+        progression = texts.refractory_latest.render(date=event.date.isoformat()) if event is not None else ""
         evidence = tuple(e for h in histories for x in h.exposures for e in x.evidence)
         used.append(FactUsed(say(texts.refractory_to, drugs=", ".join(h.drug for h in histories),
                                  progression=progression), evidence))
@@ -63,18 +57,6 @@ def progression_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed,
     return (FactUsed(label, progression.evidence),)
 
 
-def line_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
-    texts = kb.facts
-    used: list[FactUsed] = []
-    for line in facts.lines:
-        asct = texts.line_asct.render() if line.includes_asct else ""
-        maintenance = (texts.line_maintenance.render(drugs=", ".join(line.maintenance_drugs))
-                       if line.maintenance_drugs else "")
-        label = say(texts.line, number=line.number, start=line.start.isoformat(), drugs=", ".join(line.drugs),
-                    asct=asct, maintenance=maintenance)
-        used.append(FactUsed(label, line.evidence))
-    used.append(FactUsed(say(texts.prior_lines, count=facts.prior_lines)))
-    return tuple(used)
 
 
 def refractoriness_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
@@ -111,8 +93,13 @@ def refractory_fact(history: DrugHistory, kb: KnowledgeBase) -> FactUsed:
     return FactUsed(label, tuple(evidence))
 
 
-def transplant_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
+def transplant_facts(facts: PatientFacts, kb: KnowledgeBase, *, compact: bool = False) -> tuple[FactUsed, ...]:
+    """Each ASCT and the interval to the progression after it (``compact``: the interval alone when
+    it is known)."""
     texts = kb.facts
+    if compact and facts.months_asct_to_progression is not None:
+        return (FactUsed(say(texts.months_asct_to_progression, months=f"{facts.months_asct_to_progression:.0f}"),
+                         tuple(t.evidence for t in facts.transplants)),)
     used = []
     for transplant in facts.transplants:
         when = transplant.date.isoformat() if transplant.date else texts.date_unknown.render()

@@ -35,7 +35,9 @@ def treatment_card(family: TreatmentFamily, ctx: FamilyContext) -> dict[str, Any
     sections = texts.sections
     headline = texts.headline.render(regimen=escape(recommended.label), state=escape(treatment.row_state))
     sources = [*treatment.seeds, *recommended.seeds, *(s for d in recommended.doses for s in d.seeds)]
-    provenance = Provenance.of([treatment.row_id, *(e.rule_id for e in treatment.exclusions)], kb.version, sources)
+    # A regimen outside its label population is not news: its rule is not cited.
+    provenance = Provenance.of([treatment.row_id, *(e.rule_id for e in treatment.exclusions if e.rule_id != "LABEL")],
+                               kb.version, sources)
     return card(
         kb,
         summary=texts.summary.render(regimen=recommended.label),
@@ -43,11 +45,12 @@ def treatment_card(family: TreatmentFamily, ctx: FamilyContext) -> dict[str, Any
         topic="treatment-recommendation",
         detail_sections=(
             headline,
+            bullets(_why_lines(treatment, ctx)),  # what was passed over and why (the alternatives are the suggestions)
             facts_section(family.facts_used, kb),
-            section(sections.why.render(), bullets(_why_lines(treatment, ctx))),
             section(sections.doses.render(), bullets(escape(d.text) for d in recommended.doses)),
-            section(sections.notes.render(), bullets(escape(n.text) for n in (*treatment.notes, *recommended.notes))),
-            section(kb.cards.layout.disagreements.render(), bullets(escape(d.text) for d in treatment.disagreements)),
+            # One sentence per source disagreement, among the notes (04 §1).
+            section(sections.notes.render(), bullets(escape(n.text) for n in (*treatment.notes, *recommended.notes,
+                                                                               *treatment.disagreements))),
         ),
         provenance=provenance,
         suggestions=[_regimen_suggestion(option, treatment, ctx) for option in treatment.options],
@@ -73,19 +76,18 @@ def _regimen_suggestion(option: RegimenOption, treatment: TreatmentDecision, ctx
 
 def _why_lines(treatment: TreatmentDecision, ctx: FamilyContext) -> list[str]:
     texts = ctx.kb.cards.treatment
-    # Regimens passed over for the same reason are named together; a regimen outside its label
-    # population is left out (it is not news to the reader).
+    # Regimens passed over for the same reason are named together; a regimen (or drug) outside the
+    # population it is limited to (a label population, t(11;14)) is left out: not news to the reader.
     groups: dict[str, list[str]] = {}
     for e in treatment.exclusions:
-        if e.rule_id != "LABEL":
+        if not e.reason.key.endswith("exclusions.outside_population"):
             groups.setdefault(e.reason.text, []).append(e.regimen_id)
     lines = [texts.passed_over.render(groups="; ".join(
         texts.excluded.render(regimens=", ".join(regimens), reason=escape(reason)) for reason, regimens in groups.items()
     ))] if groups else []
-    lines += [escape(m.note.text) for m in treatment.modifiers]
-    alternatives = [o.regimen_id for o in treatment.options[1:]]
-    if alternatives:
-        lines.append(texts.alternatives.render(regimens=", ".join(alternatives)))
+    # A neuropathy modifier that could not apply is said once, by the treatment note.
+    said = any(n.key.endswith("neuropathy-every-option-bortezomib") for n in treatment.notes)
+    lines += [escape(m.note.text) for m in treatment.modifiers if not (said and m.kind == "list-order")]
     return lines
 
 

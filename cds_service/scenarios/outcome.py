@@ -150,7 +150,7 @@ def _card_outcome(cards: list[dict[str, Any]]) -> Outcome:
     text = json.dumps(cards, ensure_ascii=False)
     for escaped, plain in _UNESCAPE:
         text = text.replace(escaped.replace("\\", "\\\\"), plain).replace(escaped, plain)
-    return {"cards": topics, "indicators": indicators, "text": text}
+    return {"cards": topics, "indicators": indicators, "text": text, "card_list": cards}
 
 
 def _dose(dose: Any) -> dict[str, Any]:

@@ -29,7 +29,6 @@ class Layout(KBModel):
 
 
 class TreatmentSections(KBModel):
-    why: Text
     doses: Text
     notes: Text
 
@@ -51,7 +50,6 @@ class TreatmentTexts(KBModel):
     sections: TreatmentSections
     excluded: Annotated[Template, Slots("regimens", "reason")]
     passed_over: Annotated[Template, Slots("groups")]
-    alternatives: Annotated[Template, Slots("regimens")]
     order_reason: Annotated[Template, Slots("regimen")]
     modifiers: ModifierTexts
     notes_when: Table[CheckText]  # check name -> note, in card order
@@ -101,16 +99,18 @@ class ReferralTexts(KBModel):
     summary_preferred: Text
     reasons: ReferralReasons
     because: Annotated[Template, Slots("reasons")]
-    preferred: Text  # T-cell redirecting therapy is the preferred next step (warning)
     early: Text  # otherwise: refer early, the regimen stays the recommendation for now
     emptied_review: Text
     prior_bcma: Annotated[Template, Slots("drugs")]
     after_bcma: Text
-    # "{product} ({kind}; {evidence}): {criteria}" — one line per product whose population holds
-    eligible: Annotated[Template, Slots("product", "kind", "evidence", "criteria", "after_bcma")]
+    # "{products} — {criteria}" — one line per label population (the bispecifics share one)
+    eligible: Annotated[Template, Slots("products", "criteria")]
+    product: Annotated[Template, Slots("products", "kind", "evidence")]
     kinds: Table[Text]  # "<kind>-<target>" -> how the card names the kind of product
     evidence: Table[Text]  # product -> its trial and label, as the card cites them
     criteria: Table[Annotated[Template, Slots("value")]]  # fact test -> how a label criterion reads
+    exposures: tuple[Name, ...] = ()  # exposure criteria read together ("PI/IMiD-exposed")
+    exposed: Annotated[Template, Slots("classes")]
     missing: Annotated[Template, Slots("products", "criteria")]
     missing_criterion: Annotated[Template, Slots("criterion", "on_record")]
     none_eligible: Annotated[Template, Slots("missing")]

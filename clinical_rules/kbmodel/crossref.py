@@ -221,7 +221,7 @@ class _Checker:
         self.known_drugs(f"{referral.kb_path}.bcma_directed", referral.bcma_directed)
         self.known_drugs(f"{referral.kb_path}.products", referral.products)
         decisions = {entry.id for entry in self.doc.decision_log}
-        for name, product in referral.products.items():
+        for product in referral.products.values():
             self.known(f"{product.kb_path}.sources", product.sources, self.doc.sources, "source")
             self.known(f"{product.kb_path}.decision", [product.decision], decisions, "decision-log entry")
         texts = cards.referral

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clinical_rules.decisions import FactUsed, InfoCard, Provenance, Sentence, ServiceProposal, say
-from clinical_rules.fact_wording import refractory_group_facts
+from clinical_rules.decisions import InfoCard, Provenance, Sentence, ServiceProposal, say
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.patient_view.common import coding
 from clinical_rules.patient_view.treatment import matching_row
@@ -34,7 +33,7 @@ def referral_reasons(facts: PatientFacts, kb: KnowledgeBase, *, list_emptied: bo
         reasons.append(texts.lines.render(lines=facts.prior_lines))
     if list_emptied:
         reasons.append(texts.emptied.render())
-    if eligibility.eligible:
+    if eligibility.eligible and not reasons:
         reasons.append(texts.label.render())
     return reasons
 
@@ -54,24 +53,24 @@ def decide(ctx: FamilyContext) -> InfoCard | None:
     lines: list[Sentence] = []
     if emptied:
         lines.append(say(texts.emptied_review))
-    lines.append(say(texts.preferred if eligibility.preferred else texts.early))
+    if not eligibility.preferred:  # (preferred: the summary and the treatment card say so)
+        lines.append(say(texts.early))
     lines.append(say(texts.because, reasons="; ".join(reasons)))
     if eligibility.prior_bcma:
         lines.append(say(texts.prior_bcma, drugs=", ".join(eligibility.prior_bcma)))
-    lines += [product_line(p, kb) for p in eligibility.eligible]
+    lines += product_lines(eligibility.eligible, kb)
     if not eligibility.eligible:
         lines.append(say(texts.none_eligible, missing="; ".join(missing_clauses(eligibility, facts, kb))))
-    sources = [s for p in eligibility.eligible for s in p.sources]
-    decisions = [p.decision for p in eligibility.eligible] or [p.decision for p in eligibility.products[:1]]
+    sources = [s for p in eligibility.eligible for s in p.sources]  # each product's trial and the US label
     return InfoCard(
         family="referral",
         topic="referral",
         indicator="warning" if eligibility.preferred else "info",
         summary=say(texts.summary_preferred if eligibility.preferred else texts.summary),
         reasons=tuple(lines),
-        provenance=Provenance.of([params.rule_id, *decisions], kb.version, [*sources, *params.seeds]),
+        provenance=Provenance.of([params.rule_id], kb.version, [*sources, *params.seeds]),  # decisions: in the trace
         services=_services(eligibility, kb),
-        facts_used=(*_lines_fact(facts, kb), *refractory_group_facts(facts, kb)),
+        # The facts are the reasons and the label criteria above (no separate list: 04 §1 length).
         links=tuple((kb.links[name].label, kb.links[name].url) for name in texts.links),
         override_reasons=(tuple((c, kb.override_reasons[c]) for c in texts.override_reasons)
                           if eligibility.preferred else ()),
@@ -80,17 +79,38 @@ def decide(ctx: FamilyContext) -> InfoCard | None:
     )
 
 
-def product_line(product: ProductEligibility, kb: KnowledgeBase) -> Sentence:
+def product_lines(products: tuple[ProductEligibility, ...], kb: KnowledgeBase) -> list[Sentence]:
+    """One line per kind of product with the same label population: "BCMA × CD3 bispecific:
+    teclistamab (MajesTEC-1; US label 2022), elranatamab (…) — ≥ 4 prior line(s), …"."""
     texts = kb.cards.referral
-    kind = texts.kinds[f"{product.kind}-{product.target}"].render()
-    after = texts.after_bcma.render() if product.after_bcma else ""
-    return say(texts.eligible, product=product.product, kind=kind, evidence=texts.evidence[product.product].render(),
-               criteria=criteria_text(product.criteria, kb), after_bcma=after)
+    groups: dict[tuple[object, ...], list[ProductEligibility]] = {}
+    for product in products:
+        groups.setdefault(product.criteria, []).append(product)
+    lines = []
+    for criteria, group in groups.items():
+        # Products of one kind next to each other share their parenthesis: "a, b † (BCMA × CD3; T1, T2)".
+        runs: list[list[ProductEligibility]] = []
+        for p in group:
+            if runs and (runs[-1][0].kind, runs[-1][0].target) == (p.kind, p.target):
+                runs[-1].append(p)
+            else:
+                runs.append([p])
+        named = ", ".join(texts.product.render(
+            products=", ".join(p.product + (texts.after_bcma.render() if p.after_bcma else "") for p in run),
+            kind=texts.kinds[f"{run[0].kind}-{run[0].target}"].render(),
+            evidence=", ".join(texts.evidence[p.product].render() for p in run)) for run in runs)
+        lines.append(say(texts.eligible, products=named, criteria=criteria_text(criteria, kb)))  # type: ignore[arg-type]
+    return lines
 
 
 def criteria_text(criteria: tuple[tuple[str, bool | int], ...], kb: KnowledgeBase) -> str:
-    words = kb.cards.referral.criteria
-    return ", ".join(words[name].render(value=value) for name, value in criteria)
+    """"≥ 2 prior line(s), IMiD/PI/anti-CD38-exposed": the exposure criteria read together."""
+    texts = kb.cards.referral
+    exposures = [texts.criteria[name].render(value=value) for name, value in criteria if name in texts.exposures]
+    parts = [texts.criteria[name].render(value=value) for name, value in criteria if name not in texts.exposures]
+    if exposures:
+        parts.insert(min(1, len(parts)), texts.exposed.render(classes="/".join(exposures)))
+    return ", ".join(parts)
 
 
 def missing_clauses(eligibility: Eligibility, facts: PatientFacts, kb: KnowledgeBase) -> list[str]:
@@ -104,7 +124,7 @@ def missing_clauses(eligibility: Eligibility, facts: PatientFacts, kb: Knowledge
     clauses = []
     for missing, products in groups.items():
         criteria = ", ".join(texts.missing_criterion.render(
-            criterion=texts.criteria[name].render(value=value), on_record=_on_record(name, facts, kb))
+            criterion=criteria_text(((name, value),), kb), on_record=_on_record(name, facts, kb))
             for name, value in missing)
         clauses.append(texts.missing.render(products=", ".join(p.product for p in products), criteria=criteria))
     return clauses
@@ -125,7 +145,3 @@ def _services(eligibility: Eligibility, kb: KnowledgeBase) -> tuple[ServicePropo
     return tuple(ServiceProposal(id=f"referral-{name}", label=say(texts[name]), coding=coding(params.service, kb),
                                  reason=say(texts[name]), rule_id=params.rule_id, seeds=params.seeds)
                  for name in wanted)
-
-
-def _lines_fact(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
-    return (FactUsed(say(kb.facts.prior_lines, count=facts.prior_lines)),)
