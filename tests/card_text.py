@@ -12,7 +12,8 @@ from typing import Any
 
 TREATMENT_DETAIL_MAX = 1500
 OTHER_DETAIL_MAX = 800
-INTERNAL_CODE = re.compile(r"\bR[1-9]\b|\bH[1-6]\b|\bD[0-9]{2}\b|§")
+# The issue's four patterns, and the order checks' ids (O1–O12, SC-…) likewise kept to the provenance line.
+INTERNAL_CODE = re.compile(r"\bR[1-9]\b|\bH[1-6]\b|\bD[0-9]{2}\b|§|\bO(?:[1-9]|1[0-2])\b|\bSC-[A-Z]")
 PROVENANCE_LINE = re.compile(r"^\*Rule .* · KB [0-9.]+ · Sources: .*\*$")
 
 
