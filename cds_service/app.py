@@ -30,15 +30,16 @@ from cds_service.observability.audit import record_hook_response
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.preview import register_preview
+from cds_service.request_body import read_json_body as _read_json_body
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
 from cds_service.services import discovery_document
 from cds_service.store import FeedbackError, Store, resolve_audit_salt
+from cds_service.timeline import register_timeline
 
 log = logging.getLogger("cds_service.http")
 
 Clock = Callable[[], datetime]
-JSON_MIMETYPES = frozenset({"application/json"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -64,11 +65,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     configure_logging(settings)
     schemas.load_all()
+    clock = clock or utc_now
     state = AppState(
         settings=settings,
-        clock=clock or utc_now,
+        clock=clock,
         store=Store.from_url(settings.database_url),
-        pipeline=build_pipeline(settings),
+        pipeline=build_pipeline(settings, clock),
     )
 
     app = Flask(__name__)
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).
     install_client_auth(app, settings, state.store)
     _register_routes(app, state)
+    # The relapse timeline app, its explain endpoint and the card link to it (docs/timeline.md).
+    register_timeline(app, state)
     register_openapi(app, [service["id"] for service in discovery_document()["services"]])
     # The card preview page at / (development mode only; absent in production).
     register_preview(app, settings)
@@ -204,69 +208,6 @@ def _free_after_sending(response: Response, document: Any) -> None:
     response.call_on_close(holder.clear)
 
 
-def _read_json_body(limit: int) -> Any:
-    """Content type, size and JSON checks shared by service calls and feedback (415/413/400)."""
-    if request.mimetype not in JSON_MIMETYPES:
-        raise CdsHttpError(415, "Content-Type must be application/json", code="not-supported")
-    if request.content_length is not None and request.content_length > limit:
-        _discard_body(limit)
-        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    body = _read_at_most(limit + 1)
-    if len(body) > limit:
-        _discard_body(limit)
-        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # orjson refuses invalid UTF-8, lone surrogates, nesting deeper than 1024 and
-        # out-of-range numbers: all "not acceptable JSON" for us.
-        raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
-
-
-# Most HTTP clients send the whole body before they read the answer: answering 413 at once makes
-# them see a reset connection instead of our OperationOutcome. So a moderately oversized body is read
-# and thrown away first (bounded in bytes and time, so a huge or trickling upload cannot hold a worker).
-_DRAIN_FACTOR = 4
-_DRAIN_SECONDS = 5.0
-
-
-def _discard_body(limit: int) -> None:
-    declared = request.content_length
-    allowance = _DRAIN_FACTOR * limit
-    if declared is not None and declared > allowance:
-        return  # far too large: close without reading it
-    # The raw WSGI input: Flask's request.stream is already cut off at MAX_CONTENT_LENGTH.
-    raw = request.environ.get("wsgi.input")
-    if raw is None:
-        return
-    deadline = time.monotonic() + _DRAIN_SECONDS
-    # With a declared length nothing has been read yet: read exactly that much (some servers hand
-    # over the bare socket, where reading past the body would wait for bytes that never come).
-    # A chunked body was partly read through request.stream; the server's input ends with it.
-    remaining = declared if declared is not None else allowance + 1
-    while remaining > 0 and time.monotonic() < deadline:
-        try:
-            chunk = raw.read(min(1024 * 1024, remaining))
-        except (OSError, ValueError):
-            return
-        if not chunk:
-            return
-        remaining -= len(chunk)
-
-
-def _read_at_most(size: int) -> bytes:
-    """Read the body up to ``size`` bytes; a single read() of a WSGI stream may return less."""
-    chunks: list[bytes] = []
-    remaining = size
-    while remaining > 0:
-        chunk = request.stream.read(min(remaining, 1024 * 1024))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
 # -- errors --------------------------------------------------------------------------------------
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CdsHttpError)
@@ -275,6 +216,8 @@ def _register_error_handlers(app: Flask) -> None:
         response = json_response(exc.outcome(), status=exc.status)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
+        for name, value in exc.headers.items():
+            response.headers[name] = value
         return response
 
     @app.errorhandler(RequestEntityTooLarge)

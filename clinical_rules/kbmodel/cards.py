@@ -155,6 +155,10 @@ class OrderCardTexts(KBModel):
     create: Annotated[Template, Slots("measure")]
 
 
+class LinkTexts(KBModel):
+    timeline: Text  # the SMART link to the relapse timeline app (treatment and referral cards)
+
+
 class CardTexts(KBModel):
     source_label: Annotated[Template, Slots("version")]
     order_source_label: Annotated[Template, Slots("version")]
@@ -171,3 +175,4 @@ class CardTexts(KBModel):
     workup: WorkupTexts
     data_gap: DataGapCardTexts
     order_card: OrderCardTexts
+    links: LinkTexts
