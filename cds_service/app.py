@@ -21,7 +21,7 @@ import orjson
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from cds_service import schemas
+from cds_service import gc_pause, schemas
 from cds_service.config import Settings
 from cds_service.errors import CdsHttpError, issue_code, operation_outcome
 from cds_service.logging_json import configure_logging
@@ -59,6 +59,7 @@ class AppState:
     clock: Clock
     store: Store
     pipeline: Pipeline
+    audit_salt: str = ""  # resolved once (resolve_audit_salt): the key of the patient-id hash
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         clock=clock,
         store=Store.from_url(settings.database_url),
         pipeline=build_pipeline(settings, clock),
+        audit_salt=resolve_audit_salt(settings.audit_salt, settings.database_url),
     )
 
     app = Flask(__name__)
@@ -98,6 +100,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 def app_state(app: Flask) -> AppState:
     return app.extensions["rrmm_cds"]
+
+
+def after_fork(app: Flask) -> None:
+    """In a worker forked from a master that built ``app`` (gunicorn ``preload_app``).
+
+    The knowledge base, schemas, terminology and templates are read-only and stay shared with the
+    master (copy-on-write). What must not be shared is made this process's own here:
+
+    - the store's connection pool: connections the master opened (the SQLite migrations, a
+      readiness ping) are dropped without closing them (``dispose(close=False)``, SQLAlchemy's
+      advice for forked children: closing would end the master's sessions); each worker connects
+      on first use;
+    - prometheus-client's multiprocess files (one per pid) and the outbound HTTP session (one per
+      pid) already notice the new pid themselves; the outbound-deadline reaper and JWKS refresh
+      threads are started lazily, so no thread was running in the master to be lost in the fork.
+    """
+    state = getattr(app, "extensions", {}).get("rrmm_cds")
+    if state is not None:  # (another WSGI app under the same configuration has nothing to reset)
+        state.store.engine.dispose(close=False)
 
 
 # -- request lifecycle ---------------------------------------------------------------------------
@@ -145,6 +166,19 @@ def _register_routes(app: Flask, state: AppState) -> None:
 
     @app.post("/cds-services/<service_id>")
     def call_service(service_id: str) -> Response:
+        # No collection while the request's object tree is alive: it holds no cycles and is freed
+        # by reference counting after the answer is sent (gc_pause explains the cost otherwise).
+        collection = gc_pause.pause()
+        try:
+            response, document = answer_hook_call(service_id)
+        except BaseException:
+            collection.resume()
+            raise
+        _free_after_sending(response, document, then=collection.resume)
+        collection.resume_with(response)
+        return response
+
+    def answer_hook_call(service_id: str) -> tuple[Response, Any]:
         service = find_service(service_id, state.pipeline.services)
         g.service_id = service.id
         document = _read_json_body(state.settings.max_request_bytes)
@@ -164,7 +198,7 @@ def _register_routes(app: Flask, state: AppState) -> None:
                 extra={"event": "pipeline_error", "service": service.id, "error_type": type(exc).__name__},
             )
             g.outcome = "error"
-            return json_response({"cards": []})
+            return json_response({"cards": []}), document
         g.card_count = len(result.response["cards"])
         g.fetches = result.gather.fetches
         g.fetch_errors = result.gather.fetch_errors
@@ -172,13 +206,11 @@ def _register_routes(app: Flask, state: AppState) -> None:
         # Metrics and the audit row; never raises (an audit failure is logged and counted).
         record_hook_response(
             state.store,
-            resolve_audit_salt(state.settings.audit_salt, state.settings.database_url),
+            state.audit_salt,
             result,
             kb_version=getattr(state.pipeline.kb, "version", None),
         )
-        response = json_response(result.response)
-        _free_after_sending(response, document)
-        return response
+        return json_response(result.response), document
 
     @app.post("/cds-services/<service_id>/feedback")
     def feedback(service_id: str) -> Response:
@@ -197,15 +229,21 @@ def _register_routes(app: Flask, state: AppState) -> None:
         return Response(status=200)
 
 
-def _free_after_sending(response: Response, document: Any) -> None:
-    """Keep the parsed request alive until the server has sent ``response``.
+def _free_after_sending(response: Response, document: Any, then: Callable[[], None] | None = None) -> None:
+    """Keep the parsed request alive until the server has sent ``response``, then call ``then``.
 
     Freeing the object tree of a large request costs about half of what parsing it did; WSGI
     servers close a response after writing it, so freeing there keeps that cost out of the
     latency the EHR sees. A server that never closes frees it with the response object.
     """
     holder = [document]
-    response.call_on_close(holder.clear)
+
+    def free() -> None:
+        holder.clear()
+        if then is not None:
+            then()
+
+    response.call_on_close(free)
 
 
 # -- errors --------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
 from cds_service.config import Settings
 from cds_service.observability.prefork import mark_worker_dead, prepare_multiprocess_directory
 
@@ -30,25 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads", type=int, default=DEFAULT_THREADS, help=f"threads per worker (default {DEFAULT_THREADS})"
     )
     parser.set_defaults(func=run)
-
-
-class _ServiceApplication(BaseApplication):
-    """gunicorn configured from Python: each worker builds its own app (no shared connections)."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            # Settings newer than the installed gunicorn (e.g. the control socket, 23+) are skipped.
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from cds_service.app import create_app
-
-        return create_app()
 
 
 def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -94,5 +73,7 @@ def run(args: argparse.Namespace) -> int:
     # Before any worker forks (and before prometheus_client is imported anywhere), so every
     # worker's samples land in one directory and /metrics reports the whole server.
     prepare_multiprocess_directory()
-    _ServiceApplication(gunicorn_options(args, settings)).run()
+    from cds_service.commands._gunicorn_app import ServiceApplication  # gunicorn: not for --help
+
+    ServiceApplication(gunicorn_options(args, settings)).run()
     return 0
