@@ -118,9 +118,9 @@ def test_an_order_newer_than_the_completed_statement_is_a_restart():
     assert _notes(facts) == []
 
 
-def test_the_decision_is_visible_in_the_card_evidence():
-    from cds_cards.patient_view import render
-
+def test_the_decision_leads_the_exposures_evidence():
+    # Cards list a fact's first sources (KB 2026.2 cards give references, not texts): the record
+    # whose end reconciliation decided comes first, carrying why.
     facts = _len_sensitive_relapse(medication_request(LENALIDOMIDE, -1000))
-    details = "\n".join(card["detail"] for card in render(facts, KB))
-    assert "later completed statement" in details
+    first = _exposure(facts, "lenalidomide").evidence[0]
+    assert first.resource_type == "MedicationRequest" and "later completed statement" in first.text
