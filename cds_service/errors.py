@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 # HTTP status -> the OperationOutcome issue type (FHIR issue-type value set): the one table, for
 # refusals of the service's own and the HTTP layer's alike.
 ISSUE_CODES: dict[int, str] = {
@@ -21,6 +23,14 @@ ISSUE_CODES: dict[int, str] = {
 def issue_code(status: int) -> str:
     return ISSUE_CODES.get(status, "processing")
 MAX_DIAGNOSTICS_CHARS = 500
+
+# The one body of every 401 (client authentication, oversized headers at gunicorn or nginx).
+UNAUTHORIZED_BODY = orjson.dumps(
+    {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "login", "diagnostics": "Unauthorized"}],
+    }
+)
 
 
 class CdsHttpError(Exception):

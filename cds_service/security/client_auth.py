@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from flask import Flask, Response, g, request
 
 from cds_service.config import ConfigError
+from cds_service.errors import UNAUTHORIZED_BODY
 from cds_service.security.issuers import IssuerConfigError, load_trusted_issuers
 from cds_service.security.jwt_auth import (
     AuthenticationFailed,
@@ -32,12 +32,6 @@ from cds_service.security.jwt_auth import (
 logger = logging.getLogger(__name__)
 
 PROTECTED_ROOT = "/cds-services"
-_UNAUTHORIZED_BODY = orjson.dumps(
-    {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "login", "diagnostics": "Unauthorized"}],
-    }
-)
 
 
 class AuthConfigError(ConfigError):
@@ -50,7 +44,7 @@ def is_protected(path: str) -> bool:
 
 def unauthorized_response() -> Response:
     """The one 401 the service ever sends."""
-    response = Response(_UNAUTHORIZED_BODY, status=401, mimetype="application/json")
+    response = Response(UNAUTHORIZED_BODY, status=401, mimetype="application/json")
     response.headers["WWW-Authenticate"] = "Bearer"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -109,7 +109,9 @@ def gunicorn_server(postgres_database_url: str, tmp_path: Path) -> Iterator[tupl
         "RRMM_CDS_AUDIT_SALT": "gunicorn-test-salt",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "GUNICORN_WORKERS": str(WORKERS),
-        "PORT": str(_free_port()),
+        "RRMM_CDS_BIND": f"127.0.0.1:{_free_port()}",
+        "RRMM_CDS_PROBE_PORT": "0",
+        "RRMM_CDS_METRICS_PORT": "0",
     }
     upgrade = subprocess.run(
         [str(BIN / "rrmm-cds"), "db", "upgrade"],
@@ -135,7 +137,7 @@ def gunicorn_server(postgres_database_url: str, tmp_path: Path) -> Iterator[tupl
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{env['PORT']}"
+    base_url = f"http://{env['RRMM_CDS_BIND']}"
     try:
         _wait_ready(base_url, process, log_path)
         yield base_url, env, metrics_dir
