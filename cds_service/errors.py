@@ -17,6 +17,8 @@ ISSUE_CODES: dict[int, str] = {
     412: "incomplete",
     413: "too-costly",
     415: "not-supported",
+    429: "throttled",
+    503: "transient",
 }
 
 
@@ -50,6 +52,18 @@ class CdsHttpError(Exception):
 
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.messages, code=self.code)
+
+
+# Seconds a client is asked to wait after a transient failure (database, replay store, audit trail).
+RETRY_AFTER_S = 2
+
+
+class StoreUnavailable(CdsHttpError):
+    """The database (feedback, audit trail, replay cache) cannot be reached: 503, try again."""
+
+    def __init__(self, diagnostics: str = "the service cannot answer right now; try again") -> None:
+        super().__init__(503, diagnostics, code="transient")
+        self.retry_after = RETRY_AFTER_S
 
 
 class DataUnavailable(CdsHttpError):

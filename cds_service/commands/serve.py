@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Fail here, once, with a clear message, rather than in every worker.
     settings = Settings.from_env()
+    settings.check_servable()
     if not 0 < args.port < 65536:
         print("rrmm-cds serve: --port must be between 1 and 65535", file=sys.stderr)
         return 2

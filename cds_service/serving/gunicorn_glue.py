@@ -179,12 +179,21 @@ def check_configuration() -> None:
     configuration never reaches them (no traceback per worker).
     """
     from cds_service.config import ConfigError, Settings
+    from cds_service.security.client_auth import build_verifier
 
     try:
-        Settings.from_env()
+        settings = Settings.from_env()
+        settings.check_servable()
+        # The trusted-issuer file and the JWT settings (no JWKS URL is fetched here).
+        build_verifier(settings, replay_guard=_NoReplayGuard())
     except ConfigError as exc:
         print(f"rrmm-cds: configuration error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+
+
+class _NoReplayGuard:
+    def claim_jti(self, issuer: str, jti: str, expires_at: Any) -> bool:  # pragma: no cover - never called
+        raise RuntimeError("the master verifies no tokens")
 
 
 def start_master_listeners(server: Any, *, probe_port: int | None, metrics_port: int | None) -> None:
