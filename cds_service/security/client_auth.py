@@ -20,13 +20,15 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from cds_service.config import ConfigError
-from cds_service.errors import UNAUTHORIZED_BODY
+from cds_service.errors import UNAUTHORIZED_BODY, StoreUnavailable
 from cds_service.security.issuers import IssuerConfigError, load_trusted_issuers
 from cds_service.security.jwt_auth import (
     AuthenticationFailed,
     ClientJwtVerifier,
     ReplayGuard,
+    ReplayStoreUnavailable,
     expected_audiences,
+    reason_label,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,8 +105,12 @@ def install_client_auth(app: Flask, settings: Any, replay_guard: ReplayGuard) ->
             client = verifier.verify(
                 request.headers.get("Authorization"), expected_audiences(public_base_url, request.path)
             )
+        except ReplayStoreUnavailable:
+            # The database behind the replay check is down: "try again", not "bad credentials".
+            raise StoreUnavailable() from None
         except AuthenticationFailed as exc:
             # The reason is a fixed phrase from the verifier, never token content.
+            g.auth_failure_reason = reason_label(exc.reason)
             logger.info(
                 "client JWT rejected",
                 extra={
