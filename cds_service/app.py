@@ -33,6 +33,7 @@ from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.preview import register_preview
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
+from cds_service.security.rate_limit import install_rate_limits
 from cds_service.services import discovery_document
 from cds_service.store import FeedbackError, FeedbackItemsRefused, Store, resolve_audit_salt
 
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _register_request_hooks(app)
     # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).
     install_client_auth(app, settings, state.store)
+    # Then per-client token buckets on hook calls and feedback (keyed by the verified issuer).
+    install_rate_limits(app, settings)
     _register_routes(app, state)
     register_openapi(app, [service["id"] for service in discovery_document()["services"]])
     # The card preview page at / (development mode only; absent in production).
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     init_observability(
         app,
         readiness_checks={"knowledge_base": lambda: state.pipeline.kb is not None, "store": state.store.ping},
+        serve_metrics=not settings.production,
     )
     log.info("service configured", extra={"event": "startup", "env": settings.env})
     return app

@@ -126,6 +126,7 @@ def post_worker_init(worker: Any) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gunicorn_glue.mark_worker_booted(worker)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -102,6 +102,8 @@ def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "control_socket_disable": True,
         # Each worker writes its metric samples to the shared directory; /metrics merges them.
         "child_exit": gunicorn_glue.forget_worker,
+        # The master's /readyz counts workers that have loaded the app.
+        "post_worker_init": gunicorn_glue.mark_worker_booted,
     }
 
 

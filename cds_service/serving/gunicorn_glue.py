@@ -179,8 +179,10 @@ def check_configuration() -> None:
     configuration never reaches them (no traceback per worker).
     """
     from cds_service.config import ConfigError, Settings
+    from cds_service.logging_json import configure_logging
     from cds_service.security.client_auth import build_verifier
 
+    configure_logging(os.environ.get("RRMM_CDS_LOG_LEVEL", "INFO"))  # the master's lines are JSON too
     try:
         settings = Settings.from_env()
         settings.check_servable()
@@ -206,11 +208,32 @@ def start_master_listeners(server: Any, *, probe_port: int | None, metrics_port:
         start_metrics_listener(host, metrics_port)
 
 
+def _booted_marker(pid: int) -> Path | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(directory, f"booted-{pid}") if directory else None
+
+
+def mark_worker_booted(worker: Any) -> None:
+    """post_worker_init: this worker has loaded the app (the master's /readyz counts it)."""
+    marker = _booted_marker(os.getpid())
+    if marker is not None:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+def booted_workers(pids: Any) -> int:
+    """How many of ``pids`` have loaded the app (see mark_worker_booted)."""
+    return sum(1 for pid in pids if (marker := _booted_marker(pid)) is not None and marker.exists())
+
+
 def forget_worker(server: Any, worker: Any) -> None:
     """child_exit: drop a dead worker's live-gauge files (prometheus multiprocess mode)."""
     from cds_service.observability.prefork import mark_worker_dead
 
     mark_worker_dead(worker.pid)
+    marker = _booted_marker(worker.pid)
+    if marker is not None:
+        marker.unlink(missing_ok=True)
 
 
 def remove_metrics_directory(directory: str | Path | None = None) -> None:

@@ -5,7 +5,8 @@ answered by a worker would then time out and restart a pod that is only busy. Th
 live in the master, which never handles requests:
 
 - ``RRMM_CDS_PROBE_PORT`` (production default 8081): ``GET /healthz`` 200 while the master runs;
-  ``GET /readyz`` 200 when the master is not shutting down, has live workers and the store answers
+  ``GET /readyz`` 200 when the master is not shutting down, has a live worker that has loaded the
+  app, and the store answers
   (checked at most every 2 s, with the store's own connect timeout), else 503;
 - ``RRMM_CDS_METRICS_PORT`` (production default 9090): ``GET /metrics``, every worker's samples
   merged (prometheus multiprocess mode); in production the public port does not serve it.
@@ -65,9 +66,17 @@ def _outcome(code: str, text: str) -> bytes:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A probe client that went away or stalled: one JSON line, no traceback on stderr.
+        import sys
+
+        log.info("probe connection dropped", extra={"event": "probe", "error_type": type(sys.exc_info()[1]).__name__})
+
+
 def _serve(host: str, port: int, routes: dict[str, Callable[[], tuple[int, bytes, str]]], name: str) -> Any:
     handler = type(f"{name}Handler", (_Handler,), {"routes": routes})
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _QuietServer((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
     log.info("listening", extra={"event": "startup", "component": name, "host": f"{host}:{port}"})
@@ -99,7 +108,9 @@ class _Readiness:
             return self._store_ok
 
     def __call__(self) -> tuple[int, bytes, str]:
-        workers = len(getattr(self.arbiter, "WORKERS", {}) or {})
+        from cds_service.serving.gunicorn_glue import booted_workers
+
+        workers = booted_workers(list(getattr(self.arbiter, "WORKERS", {}) or {}))
         listening = bool(getattr(self.arbiter, "LISTENERS", None))
         store = self._store_answers()
         ready = workers > 0 and listening and store

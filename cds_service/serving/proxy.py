@@ -46,9 +46,11 @@ PRODUCTION = ProxyConfig()
 
 def render(config: ProxyConfig = PRODUCTION) -> str:
     template = resources.files(__package__).joinpath("nginx.conf.template").read_text(encoding="utf-8")
+    # One or more gunicorn addresses (space-separated): a refused connection moves on to the next.
+    servers = "\n        ".join(f"server {address} max_fails=0;" for address in config.upstream.split())
     values = {
         "LISTEN": config.listen,
-        "UPSTREAM": config.upstream,
+        "UPSTREAM_SERVERS": servers,
         "RUNTIME_DIR": config.runtime_dir,
         "ERROR_LOG": config.error_log,
         "ACCESS_LOG": config.access_log,
@@ -78,7 +80,7 @@ def max_body_for(max_request_bytes: int) -> str:
 class ProxyProcess:
     """nginx in the foreground as a child of ``rrmm-cds serve`` (development)."""
 
-    def __init__(self, binary: str, config: ProxyConfig) -> None:
+    def __init__(self, binary: str, config: ProxyConfig, *, own_socket: bool = True) -> None:
         self.runtime = Path(tempfile.mkdtemp(prefix="rrmm-cds-nginx-"))
         # Started as root, nginx's workers run as an unprivileged user: they must reach the socket.
         self.runtime.chmod(0o755)
@@ -86,7 +88,7 @@ class ProxyProcess:
         self.socket_path = self.runtime / "gunicorn.sock"
         self.config = replace(
             config,
-            upstream=f"unix:{self.socket_path}",
+            upstream=f"unix:{self.socket_path}" if own_socket else config.upstream,
             runtime_dir=str(self.runtime),
             error_log=str(self.runtime / "error.log"),
             access_log="off",
@@ -115,6 +117,19 @@ class ProxyProcess:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def reload(self, upstream: str) -> None:
+        """Point nginx at other gunicorn addresses (graceful: requests in flight finish where they are).
+
+        This is how a backend is drained before it is restarted: take it out, wait, stop it.
+        """
+        self.config = replace(self.config, upstream=upstream)
+        staged = self.path.with_suffix(".next")
+        staged.write_text(render(self.config), encoding="utf-8")
+        os.replace(staged, self.path)  # nginx never reads a half-written file
+        if self.process is not None:
+            self.process.send_signal(signal.SIGHUP)
+            time.sleep(0.5)  # new workers take over; the old ones finish what they hold
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -75,3 +75,28 @@ def test_preview_is_not_served_when_client_jwts_are_required(tmp_path: Path) -> 
     client = _app(tmp_path, ClientKeys()).test_client()
     assert client.get("/").status_code == 404
     assert client.get("/preview/api/personas").status_code == 404
+
+
+def test_a_client_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
+    keys = ClientKeys()
+    app = create_app(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'store.sqlite3'}",
+            auth="required",
+            public_base_url=BASE_URL,
+            trusted_issuers=str(keys.write(tmp_path)),
+            rate_limit_per_s=0.5,
+            rate_burst=3,
+        )
+    )
+    client = app.test_client()
+    statuses = []
+    for _ in range(5):
+        response = client.post(f"/cds-services/{SERVICE['id']}", json=_body(),
+                               headers={"Authorization": f"Bearer {keys.token(URL)}"})
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 200, 429, 429]
+    assert int(response.headers["Retry-After"]) >= 1
+    assert response.get_json()["issue"][0]["code"] == "throttled"
+    # Discovery is not throttled.
+    assert client.get("/cds-services", headers={"Authorization": f"Bearer {keys.token(f'{BASE_URL}/cds-services')}"}).status_code == 200
