@@ -302,6 +302,8 @@ def test_load_and_faults(tmp_path: Path) -> None:
     assert audited == hook_ok
     assert probes[0] == probes[1] > 0
     assert "eyJ" not in logs and "Traceback" not in logs
+    # Each master removed its prometheus multiprocess directory when it exited.
+    assert not any(Path(b.env["PROMETHEUS_MULTIPROC_DIR"]).exists() for b in backends)
 
 
 def _nginx_kind(line: str) -> str:
