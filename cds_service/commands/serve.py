@@ -120,6 +120,9 @@ def _front_proxy(args: argparse.Namespace, settings: Settings) -> Any:
     if args.proxy == "off":
         return None
     binary = proxy.find_nginx()
+    if binary is not None and not _port_free(args.host, args.port):
+        print(f"rrmm-cds serve: {_bind(args.host, args.port)} is already in use", file=sys.stderr)
+        raise SystemExit(2)
     if binary is None:
         if args.proxy == "on":
             print("rrmm-cds serve: --proxy on, but no nginx binary is installed", file=sys.stderr)
@@ -144,6 +147,20 @@ def _front_proxy(args: argparse.Namespace, settings: Settings) -> Any:
         print(f"rrmm-cds serve: nginx unusable ({problem}); serving without it", file=sys.stderr)
         return None
     return front
+
+
+def _port_free(host: str, port: int) -> bool:
+    """nginx, not gunicorn, binds the public port: find out now whether it can."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def run(args: argparse.Namespace) -> int:

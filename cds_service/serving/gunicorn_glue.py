@@ -2,7 +2,8 @@
 
 - :func:`write_operation_outcome` replaces gunicorn's HTML error page (400/414/431/500...) with a
   FHIR OperationOutcome; a too-large header (431) gets the service's uniform 401, because the
-  header that is too large is nearly always an oversized Authorization. Installed on import.
+  header that is too large is nearly always an oversized Authorization. Installed on import, as
+  is the removal of gunicorn's ``Server`` header (no server banner).
 - :class:`JsonLogger`: gunicorn's own lines (error log, access log when enabled) as the same JSON
   objects the application writes, scrubbed of credentials: one JSON log stream on stderr.
 - :class:`DeadlineThreadWorker`: gthread with a wall-clock bound on reading a request's headers
@@ -28,6 +29,7 @@ from typing import Any
 import orjson
 from gunicorn import util
 from gunicorn.glogging import Logger
+from gunicorn.http import wsgi
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_service.errors import UNAUTHORIZED_BODY, issue_code, operation_outcome
@@ -61,6 +63,16 @@ def write_operation_outcome(sock: Any, status_int: int, reason: str, mesg: str) 
 
 
 util.write_error = write_operation_outcome
+
+_default_headers = wsgi.Response.default_headers
+
+
+def _headers_without_banner(self: Any) -> list[str]:
+    """gunicorn's default response headers without ``Server: gunicorn`` (no server banner)."""
+    return [header for header in _default_headers(self) if not header.lower().startswith("server:")]
+
+
+wsgi.Response.default_headers = _headers_without_banner
 
 
 class JsonLogger(Logger):

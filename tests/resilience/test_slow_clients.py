@@ -132,6 +132,9 @@ def test_refusals_of_the_http_layer_are_operation_outcomes(tmp_path: Path, proxy
         broken = _raw(port, b"GET /cds-services HTTP/1.1\r\nHost: x\r\nConnection: close\r\nBad Header\r\n\r\n")
         assert broken.startswith(b"HTTP/1.1 400"), broken[:200]
         assert b'"resourceType":"OperationOutcome"' in broken and b"<html" not in broken.lower()
+        normal = requests.get(server.base_url + "/cds-services", timeout=10)
+        assert "gunicorn" not in normal.headers.get("Server", "")  # no gunicorn banner
+        assert normal.headers["Cache-Control"] == "no-store" and normal.headers["X-Content-Type-Options"] == "nosniff"
         long_uri = _raw(port, b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert long_uri.split(b" ", 2)[1] in (b"414", b"400"), long_uri[:200]
         assert b'"resourceType":"OperationOutcome"' in long_uri and b"<html" not in long_uri.lower()
