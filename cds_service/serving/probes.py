@@ -87,8 +87,12 @@ class _Readiness:
     """Master-side readiness: workers alive, not shutting down, the store answering."""
 
     def __init__(self, arbiter: Any) -> None:
+        from cds_service.config import Settings
+        from cds_service.store import Store
+
         self.arbiter = arbiter
-        self._store: Any = None
+        # Opened now (in the master, before probes arrive); it connects on the first probe.
+        self._store: Any = Store.from_url(Settings.from_env().database_url, migrate=False)
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._store_ok = False
@@ -98,12 +102,9 @@ class _Readiness:
             now = time.monotonic()
             if now - self._checked_at < READINESS_CACHE_S:
                 return self._store_ok
-            if self._store is None:
-                from cds_service.config import Settings
-                from cds_service.store import Store
-
-                self._store = Store.from_url(Settings.from_env().database_url, migrate=False)
             self._store_ok = self._store.ping()
+            # No pooled connection stays open in the master: workers forked later would inherit it.
+            self._store.dispose()
             self._checked_at = time.monotonic()
             return self._store_ok
 
