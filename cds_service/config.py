@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Environment = Literal["development", "production"]
 AuthMode = Literal["required", "disabled"]
@@ -36,6 +36,9 @@ DEFAULT_RATE_LIMIT_PER_S = 50.0  # hook calls + feedback posts per second per cl
 DEFAULT_RATE_BURST = 200  # requests a client issuer may send at once before it is throttled
 DEFAULT_FEEDBACK_COMMENT_DAYS = 90  # days a free-text override comment is kept (0: not stored)
 MIN_AUDIT_SALT_BYTES = 32
+DEFAULT_TIMELINE_TOKEN_TTL_S = 1800  # the timeline link's token: a card is often opened minutes later
+MIN_TIMELINE_KEY_CHARS = 32
+DEFAULT_TIMELINE_CLIENT_ID = "rrmm-cds-timeline"
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -84,10 +87,22 @@ class Settings:
     feedback_unknown_cards: Literal["discard", "refuse"] = "discard"
     # The development card preview at / (RRMM_CDS_PREVIEW; never with client JWTs required).
     preview: bool = True
+    # The relapse timeline (cds_service.timeline; docs/timeline.md): the key of the tokens in card
+    # links (production offers no link without it), their lifetime, and whether explain calls
+    # without a token are accepted (development only).
+    timeline_key: str | None = None
+    timeline_token_ttl_s: int = DEFAULT_TIMELINE_TOKEN_TTL_S
+    timeline_auth: Literal["required", "optional"] = "optional"
+    timeline_client_id: str = DEFAULT_TIMELINE_CLIENT_ID  # the app's OAuth client id at the EHR
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def timeline_auth_required(self) -> bool:
+        """Explain calls need a timeline token (always in production)."""
+        return self.production or self.timeline_auth == "required"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +151,7 @@ class Settings:
             ),
             audit_salt=text("RRMM_CDS_AUDIT_SALT"),
             **_hardening_settings(text, auth),
+            **_timeline_settings(text, env),
         )
         return settings
 
@@ -203,6 +219,21 @@ def _hardening_settings(text: Callable[[str], str | None], auth: str) -> dict[st
         "feedback_unknown_cards": unknown,
         "preview": preview,
     }
+
+
+def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str, Any]:
+    key = text("RRMM_CDS_TIMELINE_KEY")
+    if key is not None and len(key) < MIN_TIMELINE_KEY_CHARS:
+        raise ConfigError(f"RRMM_CDS_TIMELINE_KEY must have at least {MIN_TIMELINE_KEY_CHARS} characters")
+    auth = (text("RRMM_CDS_TIMELINE_AUTH") or ("required" if env == "production" else "optional")).lower()
+    if auth not in ("required", "optional"):
+        raise ConfigError("RRMM_CDS_TIMELINE_AUTH must be 'required' or 'optional'")
+    if auth == "optional" and env == "production":
+        raise ConfigError("RRMM_CDS_TIMELINE_AUTH=optional is not allowed when RRMM_CDS_ENV=production")
+    ttl = _positive_int(text("RRMM_CDS_TIMELINE_TOKEN_TTL_S"), "RRMM_CDS_TIMELINE_TOKEN_TTL_S",
+                        DEFAULT_TIMELINE_TOKEN_TTL_S)
+    return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl,
+            "timeline_client_id": text("RRMM_CDS_TIMELINE_CLIENT_ID") or DEFAULT_TIMELINE_CLIENT_ID}
 
 
 def _fetch_settings(text: Callable[[str], str | None]) -> dict[str, int]:

@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 # -- Prometheus multiprocess mode -------------------------------------------------------------
-# Must be in the environment before any worker imports prometheus_client (workers import the app
-# after fork, so setting it here in the master is early enough).
+# Must be in the environment before anything imports prometheus_client: this file is read before
+# the application is loaded (preload_app below loads it right after, in the master).
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/rrmm-cds-metrics"))
+# The preloaded application creates its (unused) master-process samples on import.
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
 
 from cds_service.serving import gunicorn_glue  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR is set
 
@@ -74,6 +76,10 @@ bind = os.environ.get("RRMM_CDS_BIND", "").strip() or "127.0.0.1:8000"
 # here because nginx hands over only complete, buffered requests.
 workers = _int_env("GUNICORN_WORKERS", "WEB_CONCURRENCY", default=2 * _cpu_limit() + 1)
 worker_class = "sync"
+# Load the application (knowledge base, schemas, terminology, migrations of the SQLite store) once
+# in the master; workers share it copy-on-write and start in milliseconds. post_fork gives each
+# worker its own database connections (cds_service.app.after_fork reviews what else a fork shares).
+preload_app = True
 # The outbound fetch budget defaults to 15 s; the worker timeout leaves margin above it.
 timeout = _int_env("GUNICORN_TIMEOUT", default=30)
 PRESTOP_SECONDS = 10
@@ -113,6 +119,20 @@ def on_starting(server: Any) -> None:
 def when_ready(server: Any) -> None:
     """Probe and metrics listeners: threads of the master, independent of busy workers."""
     gunicorn_glue.start_master_listeners(server, probe_port=PROBE_PORT, metrics_port=METRICS_PORT)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each new worker: the master's objects out of the collector's reach, its own connections.
+
+    A collection walks (and so writes to) every object it tracks: freezing first keeps the pages
+    of the preloaded application shared with the master (gc.freeze only relinks list heads).
+    """
+    gc.freeze()
+    app = getattr(worker.app, "callable", None)  # the application preload_app built in the master
+    if app is not None:
+        from cds_service.app import after_fork
+
+        after_fork(app)
 
 
 def post_worker_init(worker: Any) -> None:

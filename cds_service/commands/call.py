@@ -15,7 +15,6 @@ import orjson
 
 from cds_service.config import Settings
 from cds_service.errors import CdsHttpError
-from cds_service.pipeline import build_pipeline
 from cds_service.services import SERVICES
 
 DEFAULT_SERVICE_FOR_HOOK = {service.hook: service.id for service in SERVICES.values()}
@@ -39,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cds_service.pipeline import build_pipeline  # heavy: not for `rrmm-cds --help`
+
     settings = Settings.from_env()
     raw = sys.stdin.buffer.read() if args.file == "-" else _read_file(args.file)
     if raw is None:

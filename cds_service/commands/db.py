@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from cds_service.config import Settings
-from cds_service.store import Store
+
+if TYPE_CHECKING:
+    from cds_service.store import Store
+
+# Heavy modules are imported where they are used: `rrmm-cds --help` imports every command module.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,8 +44,16 @@ def database_url_from(args: argparse.Namespace) -> str:
     return args.database_url or Settings.from_env().database_url
 
 
+def open_store(args: argparse.Namespace) -> Store:
+    from cds_service.store import Store
+
+    return Store.from_url(database_url_from(args), migrate=False)
+
+
 def run_upgrade(args: argparse.Namespace) -> int:
-    store = Store.from_url(database_url_from(args), migrate=False)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = open_store(args)
     try:
         store.upgrade(args.revision)
         print(f"database at revision {store.current_revision()}")
@@ -54,7 +65,11 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_current(args: argparse.Namespace) -> int:
-    store = Store.from_url(database_url_from(args), migrate=False)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.store import Store
+
+    store = open_store(args)
     try:
         current, head = store.current_revision(), Store.head_revision()
     except SQLAlchemyError as error:
@@ -66,7 +81,7 @@ def run_current(args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
-def _database_error(action: str, error: SQLAlchemyError) -> int:
+def _database_error(action: str, error: Exception) -> int:
     # The error type only: driver messages can quote the database URL, password included.
     print(f"rrmm-cds db {action}: database error ({type(error).__name__})", file=sys.stderr)
     return 2

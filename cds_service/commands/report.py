@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.commands.db import database_url_from
-from cds_service.store import Store
-from cds_service.store.report import FeedbackReport, OutcomeCounts
+from cds_service.commands.db import open_store
+
+if TYPE_CHECKING:
+    from cds_service.store.report import FeedbackReport, OutcomeCounts
+
+# Heavy modules are imported where they are used: `rrmm-cds --help` imports every command module.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +44,9 @@ def parse_since(value: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = Store.from_url(database_url_from(args), migrate=False)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = open_store(args)
     try:
         if store.current_revision() is None:
             print("rrmm-cds report: the store has no schema yet; run `rrmm-cds db upgrade`", file=sys.stderr)

@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
 from cds_service.config import Settings
 from cds_service.observability.prefork import ENVIRONMENT_VARIABLE, prepare_multiprocess_directory
 
@@ -55,25 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="port of the master's /healthz and /readyz (default RRMM_CDS_PROBE_PORT, else none)",
     )
     parser.set_defaults(func=run)
-
-
-class _ServiceApplication(BaseApplication):
-    """gunicorn configured from Python: each worker builds its own app (no shared connections)."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            # Settings newer than the installed gunicorn are skipped.
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from cds_service.app import create_app
-
-        return create_app()
 
 
 def _bind(host: str, port: int) -> str:
@@ -205,8 +184,10 @@ def run(args: argparse.Namespace) -> int:
         f"rrmm-cds ({settings.env}) discovery: {discovery_url(args.host, args.port, settings)} ({served})",
         flush=True,
     )
+    from cds_service.commands._gunicorn_app import ServiceApplication  # gunicorn: not for --help
+
     try:
-        _ServiceApplication(options).run()
+        ServiceApplication(options).run()
     finally:
         if front is not None:
             front.stop()

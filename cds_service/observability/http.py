@@ -85,8 +85,9 @@ def _start_timer() -> None:
 def _observe_request(response: Response) -> Response:
     started = g.pop("rrmm_cds_request_started", None)
     if response.status_code == 401:
-        # The auth layer may name the failed check in g.auth_failure_reason (a fixed word).
-        metrics.record_auth_failure(g.get("auth_failure_reason") or "rejected")
+        # The auth layer names the failed check in g.auth_failure_reason (a bounded label, see
+        # cds_service.security.jwt_auth.REASON_LABELS); other 401s count as "other".
+        metrics.record_auth_failure(g.get("auth_failure_reason") or "other")
     if started is None or request.endpoint in _UNMEASURED_ENDPOINTS:
         return response
     endpoint = request.url_rule.rule if request.url_rule is not None else _UNMATCHED

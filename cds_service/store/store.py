@@ -14,13 +14,9 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, SQLAlchemyError
@@ -29,6 +25,12 @@ from cds_service.store.engine import create_store_engine
 from cds_service.store.records import AuditCard, AuditEntry
 from cds_service.store.report import FeedbackReport, build_feedback_report
 from cds_service.store.schema import audit_card, audit_response, feedback, jwt_jti
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and the Mako templates it imports) is loaded only to migrate or read a revision: a
+# server whose database is migrated by a release job never needs it.
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,10 @@ _COMMENT_PURGE_INTERVAL_S = 3600.0
 # Key columns are bounded; longer client-chosen values are stored by their digest instead.
 _MAX_KEY_LENGTH = 200
 _MAX_CARD_UUID_LENGTH = 200
+
+
+_INSERT_AUDIT_RESPONSE = insert(audit_response).returning(audit_response.c.id)
+_INSERT_AUDIT_CARD = insert(audit_card)
 
 
 class FeedbackError(ValueError):
@@ -84,16 +90,22 @@ class Store:
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to ``revision`` (safe to run from several processes at once)."""
+        from alembic import command
+
         with self.engine.begin() as connection:
             config = _alembic_config(connection)
             command.upgrade(config, revision)
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     @staticmethod
     def head_revision() -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
 
     def dispose(self) -> None:
@@ -182,25 +194,29 @@ class Store:
     # -- audit --------------------------------------------------------------------------------
 
     def record_audit(self, entry: AuditEntry) -> None:
-        """Append one response to the audit trail (the caller decides how to handle failures)."""
+        """Append one response to the audit trail (the caller decides how to handle failures).
+
+        One transaction, committed before the answer leaves (no row is lost to a crash after it):
+        the two INSERTs are built once and take their values as parameters, so SQLAlchemy reuses
+        their compiled form instead of building and caching a statement per call.
+        """
         cards = [AuditCard(*card) for card in entry.cards]
         with self.engine.begin() as connection:
             response_id = connection.execute(
-                insert(audit_response)
-                .values(
-                    service_id=entry.service_id,
-                    hook_instance=entry.hook_instance,
-                    patient_hash=entry.patient_hash,
-                    kb_version=entry.kb_version,
-                    card_count=len(cards),
-                    duration_ms=float(entry.duration_ms),
-                    created_at=entry.created_at or datetime.now(UTC),
-                )
-                .returning(audit_response.c.id)
+                _INSERT_AUDIT_RESPONSE,
+                {
+                    "service_id": entry.service_id,
+                    "hook_instance": entry.hook_instance,
+                    "patient_hash": entry.patient_hash,
+                    "kb_version": entry.kb_version,
+                    "card_count": len(cards),
+                    "duration_ms": float(entry.duration_ms),
+                    "created_at": entry.created_at or datetime.now(UTC),
+                },
             ).scalar_one()
             if cards:
                 connection.execute(
-                    insert(audit_card),
+                    _INSERT_AUDIT_CARD,
                     [
                         {
                             "response_id": response_id,
@@ -257,6 +273,8 @@ class Store:
 
 
 def _alembic_config(connection: Connection | None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("cds_service.store").joinpath("migrations"))

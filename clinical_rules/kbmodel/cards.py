@@ -151,6 +151,10 @@ class OrderCardTexts(KBModel):
     create: Annotated[Template, Slots("measure")]
 
 
+class LinkTexts(KBModel):
+    timeline: Text  # the SMART link to the relapse timeline app (treatment and referral cards)
+
+
 class CardTexts(KBModel):
     source_label: Annotated[Template, Slots("version")]
     order_source_label: Annotated[Template, Slots("version")]
@@ -168,3 +172,4 @@ class CardTexts(KBModel):
     data_gap: DataGapCardTexts
     overflow: OverflowTexts
     order_card: OrderCardTexts
+    links: LinkTexts
