@@ -22,6 +22,7 @@ DOC_ONLY: dict[str, str] = {
     "decision_log.yaml: *.topic": "decision-log prose for the clinical reviewer",
     "decision_log.yaml: *.seeds": "decision-log prose (entries named by a rule are read where they are named)",
     "decision_log.yaml: *.decision": "decision-log prose (entries named by a rule are read where they are named)",
+    "manifest.yaml: *.title": "a source's full title, for the reviewer (`rrmm-cds kb`); cards cite its short name",
 }
 
 
