@@ -146,6 +146,14 @@ class DataGapCardTexts(KBModel):
     override_reasons: OverrideCodes
 
 
+class OverflowTexts(KBModel):
+    """The one card that stands for the cards beyond RRMM_CDS_MAX_CARDS of a response."""
+
+    summary: Annotated[Template, Slots("count")]
+    shown: Annotated[Template, Slots("shown", "total")]
+    more: Annotated[Template, Slots("count")]
+
+
 class OrderCardTexts(KBModel):
     heading: Annotated[Template, Slots("check", "title")]
     drafted: Annotated[Template, Slots("drafts")]
@@ -174,5 +182,6 @@ class CardTexts(KBModel):
     aggressive: AggressiveTexts
     workup: WorkupTexts
     data_gap: DataGapCardTexts
+    overflow: OverflowTexts
     order_card: OrderCardTexts
     links: LinkTexts

@@ -33,6 +33,8 @@ GUARDED: dict[str, str] = {
         "H4's doublet rule: no list of R3–R9 holds a doublet in 2026.1",
     "cards.yaml: cards.exclusions.too_few_active_agents":
         "H4's agent count: after H1 every listed combination keeps the 2 it needs",
+    "cards.yaml: cards.overflow*":
+        "the summary card of a response over RRMM_CDS_MAX_CARDS cards (tests/resilience/test_amplification.py)",
 }
 
 
