@@ -186,9 +186,10 @@ def _index_prefetch(
             if state.search is None:
                 continue  # a token the context cannot fill: nothing to ask for
         needed.append(state)
-    # Extra keys: index what they carry (R4 only); their pages are not ours to chase.
+    # Extra keys: index what they carry; their pages are not ours to chase. DSTU2/STU3 resources in
+    # them are dropped by the index and reported in the facts' notes (pre-r4-resource).
     for key, value in prefetch.items():
-        if key not in service.prefetch and _is_resource(value) and not fhir_version.pre_r4_in_value(value):
+        if key not in service.prefetch and _is_resource(value):
             index.add_any(value)
     return needed
 

@@ -22,6 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+# The recogniser lives in fhir_mappings (the index uses it too); re-exported here for callers.
+from fhir_mappings.fhir_versions import pre_r4_in_value, pre_r4_reason
+
+__all__ = ["CAPABILITIES", "CapabilityCache", "declared_version", "is_r4", "pre_r4_in_value", "pre_r4_reason",
+           "release_name"]
+
 R4_PREFIX = "4.0."
 KNOWN_TTL_S = 3600.0  # a declared version is trusted for an hour
 UNKNOWN_TTL_S = 300.0  # a server that did not say is asked again after five minutes
@@ -93,77 +99,3 @@ def declared_version(document: Any) -> str | None:
         return None
     version = document.get("fhirVersion")
     return version.strip() if isinstance(version, str) and version.strip() else None
-
-
-# Resource types that exist in DSTU2/STU3 and not in R4.
-_PRE_R4_TYPES = frozenset(
-    {
-        "MedicationOrder",
-        "DiagnosticOrder",
-        "DeviceUseRequest",
-        "Order",
-        "OrderResponse",
-        "ProcedureRequest",
-        "ReferralRequest",
-        "ProcessRequest",
-        "ProcessResponse",
-        "EligibilityRequest",
-        "EligibilityResponse",
-        "BodySite",
-        "DataElement",
-        "ImagingManifest",
-        "DeviceComponent",
-        "ExpansionProfile",
-        "ServiceDefinition",
-        "Conformance",
-        "ImagingObjectSelection",
-    }
-)
-# Elements R4 renamed or removed, per type: present in a resource, they say DSTU2/STU3.
-_PRE_R4_ELEMENTS: dict[str, tuple[str, ...]] = {
-    "Condition": ("patient", "dateRecorded", "assertedDate"),
-    "MedicationStatement": ("patient", "wasNotTaken", "taken", "reasonForUseCodeableConcept"),
-    "MedicationAdministration": ("patient", "wasNotGiven", "notGiven", "effectiveTimeDateTime"),
-    "MedicationDispense": ("notDone",),
-    "Procedure": ("patient", "notPerformed", "notDone"),
-    "Observation": ("context",),
-    "MedicationRequest": ("context", "definition"),
-    "DiagnosticReport": ("codedDiagnosis", "context"),
-}
-# Elements that are CodeableConcepts in R4 and code strings before it.
-_CODE_STRING_BEFORE_R4: dict[str, tuple[str, ...]] = {
-    "Condition": ("clinicalStatus", "verificationStatus"),
-    "AllergyIntolerance": ("clinicalStatus", "verificationStatus"),
-}
-
-
-def pre_r4_reason(resource: Any) -> str | None:
-    """A short phrase when ``resource`` is recognisably DSTU2/STU3, else None (cheap, no I/O)."""
-    if not isinstance(resource, dict):
-        return None
-    rtype = resource.get("resourceType")
-    if not isinstance(rtype, str):
-        return None
-    if rtype in _PRE_R4_TYPES:
-        return f"{rtype} is not an R4 resource type"
-    for element in _PRE_R4_ELEMENTS.get(rtype, ()):
-        if element in resource:
-            return f"{rtype}.{element} is not an R4 element"
-    for element in _CODE_STRING_BEFORE_R4.get(rtype, ()):
-        if isinstance(resource.get(element), str):
-            return f"{rtype}.{element} is a code string (DSTU2/STU3), not a CodeableConcept"
-    return None
-
-
-def pre_r4_in_value(value: Any) -> str | None:
-    """The first pre-R4 reason found in a prefetch value (a resource or a Bundle of them)."""
-    if not isinstance(value, dict):
-        return None
-    if value.get("resourceType") != "Bundle":
-        return pre_r4_reason(value)
-    entries = value.get("entry")
-    for entry in entries if isinstance(entries, list) else ():
-        reason = pre_r4_reason(entry.get("resource")) if isinstance(entry, dict) else None
-        if reason:
-            return reason
-    return None

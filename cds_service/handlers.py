@@ -33,6 +33,8 @@ from fhir_mappings.draft_orders import DraftOrder, drafted_service_codes, read_d
 from fhir_mappings.facts import PatientFacts
 from fhir_mappings.index import ResourceIndex
 
+PRE_R4_VERSIONS = "DSTU2/STU3"
+
 
 @dataclass(frozen=True)
 class HookContext:
@@ -51,7 +53,11 @@ class HookContext:
 
     @property
     def reported_gaps(self) -> tuple[ReportedGap, ...]:
-        return tuple(source.as_reported_gap() for source in self.unavailable_sources)
+        # DSTU2/STU3 resources that reached the index anyway (an extra prefetch key, a page of a
+        # server that did not declare its version) were dropped there: report them by type.
+        pre_r4 = (ReportedGap.of("unsupported-fhir-version", resource_type=rtype, version=PRE_R4_VERSIONS)
+                  for rtype in self.index.pre_r4_types())
+        return (*(source.as_reported_gap() for source in self.unavailable_sources), *pre_r4)
 
     @property
     def knowledge_base(self) -> KnowledgeBase:

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cds_service.fetch_policy import OPTIONAL, REQUIRED, FailureMode, KeyPolicy
+from fhir_mappings.value_sets import codes_of
 
 # The LOINC codes whose Observations are not reliably filed as laboratory or vital-signs.
 FINDING_CODES = (
@@ -24,8 +25,9 @@ FINDING_CODES = (
     "72726-3",  # t(4;14) FISH
     "72725-5",  # t(11;14) FISH
     "50659-2",  # cytogenetics narrative
-    "89247-1",  # ECOG performance status
-    "10230-1",  # LVEF
+    # ECOG performance status and LVEF, every code of their value sets (10230-1, by echo ...)
+    *sorted(codes_of("ecog")),
+    *sorted(codes_of("lvef")),
 )
 _LOINC = "http://loinc.org"
 

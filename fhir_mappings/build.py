@@ -14,7 +14,7 @@ from fhir_mappings import conditions
 from fhir_mappings.cytogenetics import derive_cytogenetics
 from fhir_mappings.exposures import merge_exposures, read_history
 from fhir_mappings.facts import DataNote, Finding, PatientFacts
-from fhir_mappings.index import ResourceIndex
+from fhir_mappings.index import PRE_R4_DROP, ResourceIndex
 from fhir_mappings.lines import build_lines
 from fhir_mappings.observations import (
     ECOG,
@@ -38,6 +38,7 @@ from fhir_mappings.patient_state import (
     renal_notes,
 )
 from fhir_mappings.progression import derive_progression
+from fhir_mappings.reconcile import reconcile
 from fhir_mappings.refractoriness import drug_histories, summarise
 from fhir_mappings.terminology import Codes, DrugCatalog
 from fhir_mappings.transplant import months_to_progression, transplants
@@ -67,16 +68,16 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     # (secondary PCL: C90.12 next to the C90.0x diagnosis, as the acceptance cases build it),
     # and a record with PCL alone is primary PCL, which the RRMM decision table does not cover:
     # staying silent there is safer than proposing myeloma relapse regimens.
-    myeloma = conditions.find(index, codes.condition("multiple_myeloma"))
+    myeloma = conditions.find_kind(index, codes, "multiple_myeloma")
     plasma_cells = reader.latest(PLASMA_CELLS, params.plasma_cells_recent_days)
-    pcl = conditions.find(index, codes.condition("plasma_cell_leukemia"))
+    pcl = conditions.find_kind(index, codes, "plasma_cell_leukemia")
     if plasma_cells is not None and plasma_cells.value >= params.pcl_plasma_cell_percent:
         pcl = Finding(True, (*pcl.evidence, plasma_cells.evidence))
-    extramedullary = conditions.find(index, codes.condition("extramedullary"),
-                                     not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
+    extramedullary = conditions.find_kind(index, codes, "extramedullary",
+                                          not_when=conditions.NOT_EXTRAMEDULLARY_DISEASE)
 
     medication = read_history(index, evaluation_date, catalog)
-    records = medication.records
+    records, reconciliation_notes = reconcile(medication.records, evaluation_date, params)
     exposures = merge_exposures(records, evaluation_date, params)
     asct = transplants(index, codes, evaluation_date)
     events, possible = derive_progression(index, reader, records, codes, evaluation_date, params)
@@ -98,9 +99,13 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     ecog = reader.latest(ECOG)
     height, weight, bsa = body_size(reader, params)
 
-    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params)]
+    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params), *reconciliation_notes]
     for reason, count in sorted(index.dropped.items()):
-        notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
+        if reason.startswith(PRE_R4_DROP):
+            notes.append(DataNote("pre-r4-resource", f"{count} {reason[len(PRE_R4_DROP):]} resource(s) in FHIR "
+                                                     "DSTU2/STU3 format not read (the service reads FHIR R4)"))
+        else:
+            notes.append(DataNote(_note_code(reason), f"{count} resource(s) ignored: {reason}"))
     if possible is not None:
         # The note names the analyte and date only: values stay in the fact (notes may be logged).
         notes.append(DataNote("possible-progression",
@@ -150,10 +155,10 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
         cytogenetics_on_file=cytogenetics.on_file,
         missing_cytogenetics=cytogenetics.missing,
         renal=renal,
-        heart_failure=heart_failure(conditions.find(index, codes.condition("heart_failure"), active_only=True), lvef, params),
+        heart_failure=heart_failure(conditions.find_kind(index, codes, "heart_failure", active_only=True), lvef, params),
         lvef_percent=lvef,
-        neuropathy=conditions.find(index, codes.condition("peripheral_neuropathy"), active_only=True),
-        vte_history=conditions.find(index, codes.condition("vte_history")),
+        neuropathy=conditions.find_kind(index, codes, "peripheral_neuropathy", active_only=True),
+        vte_history=conditions.find_kind(index, codes, "vte_history"),
         ecog=ecog,
         frail=is_frail(ecog, demo.age, params),
         transplant_eligible=is_transplant_eligible(ecog, demo.age, params),

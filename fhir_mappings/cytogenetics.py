@@ -45,7 +45,7 @@ _LIST_GAP = re.compile(r"[\s,/]*(?:(?:and|or|nor|&)[\s,/]*)?", re.IGNORECASE)
 _FINDING_NOUN = r"(?:(?:fusion|translocation|rearrangement|deletion|loss|gain|amplification|abnormality|signals?)\s+)?"
 _NEGATIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?" + _FINDING_NOUN +
                              r"(?:was\s+|were\s+|is\s+|are\s+|all\s+|both\s+)?(?:not\s+(?:detected|identified|seen|present|found)"
-                             r"|negative|absent|neg\b)", re.IGNORECASE)
+                             r"|negative|absent|neg\b|excluded|ruled\s+out)", re.IGNORECASE)
 _POSITIVE_AFTER = re.compile(r"^\W*(?:\([^)]*\)\W*)?" + _FINDING_NOUN + r"(?:was\s+|were\s+|is\s+|are\s+)?(?:detected|identified|present|positive|seen|found)",
                              re.IGNORECASE)
 _NEGATIVE_BEFORE = re.compile(r"(?:\bno\b|\bnegative\s*(?:for\b|:)|\bwithout\b|\babsence\s+of\b|\bnot\b|\bneg\s+for\b|"

@@ -99,7 +99,8 @@ def _exposure(drug: Drug, group: list[_Span], evaluation_date: date) -> DrugExpo
     # Ongoing: a record still open now (status active without an end) or running up to today.
     ongoing = any(span.still_open for span in group) or end >= evaluation_date
     evidence: dict[tuple[str, str], Evidence] = {}
-    for span in group:
+    # A record whose end the source reconciliation decided comes first: cards show the first sources.
+    for span in sorted(group, key=lambda s: not s.record.reconciliation):
         evidence.setdefault((span.record.resource_type, span.record.resource_id), span.record.evidence(drug))
     # A stop for progression counts only when it ended the exposure, not when the drug carried
     # on afterwards (e.g. a stop recorded and the same therapy resumed within 60 days).

@@ -8,7 +8,9 @@ Dropped here, once, for every derivation (02 §1): entered-in-error anything;
 ``MedicationStatement.status = not-taken``; ``MedicationRequest.status`` cancelled / draft /
 entered-in-error (drafts are read only from ``context.draftOrders``); ``Observation.status``
 cancelled / entered-in-error / registered; Conditions whose ``verificationStatus`` is refuted /
-entered-in-error; resources whose subject/patient is another patient.
+entered-in-error; resources whose subject/patient is another patient; resources that are
+recognisably FHIR DSTU2/STU3 (``fhir_mappings.fhir_versions``: reason ``pre-r4:<type>``, so the
+facts report them rather than misreading or silently ignoring them).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from fhir_mappings.fhir_versions import PRE_R4_CHECKS
 
 Resource = dict[str, Any]
 
@@ -29,6 +33,7 @@ _DROP_STATUS: dict[str, frozenset[str]] = {
     "DiagnosticReport": frozenset({"entered-in-error", "cancelled"}),
 }
 _REFUTED = frozenset({"refuted", "entered-in-error"})
+PRE_R4_DROP = "pre-r4:"  # drop reason prefix, followed by the resource type
 # Observation elements that carry a finding rather than a number (see observations_with_answer).
 _ANSWER_KEYS = frozenset({"valueString", "valueCodeableConcept", "valueBoolean", "component"})
 # Where a resource names its patient.
@@ -105,6 +110,18 @@ class ResourceIndex:
             self._anonymous[rtype].append(resource)
 
     def _drop_reason(self, rtype: str, resource: Resource) -> str | None:
+        # fhir_versions.is_pre_r4, inlined: this runs once per resource of the request.
+        if rtype in PRE_R4_CHECKS:
+            check = PRE_R4_CHECKS[rtype]
+            if check is True:
+                return f"{PRE_R4_DROP}{rtype}"
+            elements, code_strings = check  # type: ignore[misc]
+            for element in elements:
+                if element in resource:
+                    return f"{PRE_R4_DROP}{rtype}"
+            for element in code_strings:
+                if isinstance(resource.get(element), str):
+                    return f"{PRE_R4_DROP}{rtype}"
         status = resource.get("status")
         if status == "entered-in-error":
             return "entered-in-error"
@@ -174,6 +191,11 @@ class ResourceIndex:
         if len(parts) < 2:
             return None
         return self.get(parts[-2], parts[-1])
+
+    def pre_r4_types(self) -> dict[str, int]:
+        """Resource type -> how many recognisably DSTU2/STU3 resources of it were dropped."""
+        return {reason[len(PRE_R4_DROP):]: count for reason, count in sorted(self.dropped.items())
+                if reason.startswith(PRE_R4_DROP)}
 
     def observations_with_code(self, code: str) -> list[Resource]:
         """Observations carrying ``code`` in any coding of ``Observation.code`` (built once)."""

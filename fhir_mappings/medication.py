@@ -17,6 +17,7 @@ from typing import Any
 from fhir_mappings.dates import parse_date, period_end, period_start
 from fhir_mappings.facts import Evidence
 from fhir_mappings.index import ResourceIndex, listed
+from fhir_mappings.qualifiers import AFFIRMED_OR_PAST, affirmed_text
 from fhir_mappings.terminology import Drug, DrugCatalog, concept_codings, concept_texts
 
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration", "MedicationDispense")
@@ -25,6 +26,7 @@ _ONGOING_STATUSES = frozenset({"active", "in-progress", "on-hold", "intended"})
 _FINISHED_STATUSES = frozenset({"completed", "stopped", "cancelled", "not-done", "declined"})
 # "Disease progression" is a stop for progression; "toxicity, no progression" is not.
 _NEGATED_PROGRESS = re.compile(r"\b(?:no|not|without|non)[\s-]+(?:\w+\s+){0,3}?progress", re.IGNORECASE)
+_PROGRESS_WORD = re.compile(r"progress", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +41,16 @@ class MedicationRecord:
     status: str | None
     stopped_for_progression: bool
     label: str  # the product as the EHR named it, e.g. "Revlimid 10 mg capsule"
+    # When the source said so: dateAsserted of a statement, authoredOn of an order, the day of an
+    # administration or dispense (medication-source reconciliation compares these).
+    asserted: date | None = None
+    supply_days: int | None = None  # an order's expected supply, all its fills (None: not given)
+    reconciliation: str = ""  # why the reconciliation changed this record's end, shown as evidence
 
     def evidence(self, drug: Drug) -> Evidence:
         text = f"{drug.generic} ({self.resource_type}" + (f", {self.label})" if self.label else ")")
+        if self.reconciliation:
+            text += f"; {self.reconciliation}"
         return Evidence(self.resource_type, self.resource_id, self.start, text, self.label or drug.generic)
 
 
@@ -191,6 +200,36 @@ def _end_candidates(resource: dict[str, Any]) -> Iterator[date | None]:
         yield handed_over + timedelta(days=supply)
 
 
+_SUPPLY_UNIT_DAYS = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30}
+
+
+def expected_supply_days(resource: dict[str, Any]) -> int | None:
+    """An order's ``dispenseRequest.expectedSupplyDuration`` times its fills (1 + repeats)."""
+    request = resource.get("dispenseRequest")
+    duration = request.get("expectedSupplyDuration") if isinstance(request, dict) else None
+    if not isinstance(duration, dict):
+        return None
+    value = duration.get("value")
+    unit = duration.get("code") or duration.get("unit") or "d"
+    factor = _SUPPLY_UNIT_DAYS.get(unit.strip().lower()) if isinstance(unit, str) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or factor is None or not 0 < value < 10_000:
+        return None
+    repeats = request.get("numberOfRepeatsAllowed")
+    fills = 1 + (repeats if isinstance(repeats, int) and not isinstance(repeats, bool) and 0 <= repeats < 100 else 0)
+    return int(value * factor * fills)
+
+
+def _asserted(resource: dict[str, Any], start: date) -> date:
+    rtype = resource.get("resourceType")
+    if rtype in ("MedicationStatement", "MedicationUsage"):
+        return parse_date(resource.get("dateAsserted")) or start
+    if rtype == "MedicationRequest":
+        return parse_date(resource.get("authoredOn")) or start
+    if rtype == "MedicationDispense":
+        return parse_date(resource.get("whenHandedOver")) or start
+    return start
+
+
 def stopped_for_progression(resource: dict[str, Any]) -> bool:
     """``statusReason`` says the drug was stopped for progression (SNOMED or text)."""
     reasons = resource.get("statusReason")
@@ -200,7 +239,8 @@ def stopped_for_progression(resource: dict[str, Any]) -> bool:
     for concept in concepts:
         if any(code == PROGRESSION_SNOMED for _system, code in concept_codings(concept)):
             return True
-        if any("progress" in text.lower() and not _NEGATED_PROGRESS.search(text) for text in concept_texts(concept)):
+        texts = [t for t in concept_texts(concept) if "progress" in t.lower() and not _NEGATED_PROGRESS.search(t)]
+        if texts and affirmed_text(_PROGRESS_WORD, texts, AFFIRMED_OR_PAST) is not None:
             return True
     return False
 
@@ -236,4 +276,6 @@ def record_from(resource: dict[str, Any], drugs: tuple[Drug, ...],
         status=status if isinstance(status, str) else None,
         stopped_for_progression=stopped_for_progression(resource),
         label=_label(resource, index),
+        asserted=_asserted(resource, start),
+        supply_days=expected_supply_days(resource) if resource.get("resourceType") == "MedicationRequest" else None,
     )

@@ -22,6 +22,10 @@ class DerivationParameters:
     conditioning_window_days: int = 14  # melphalan this soon before the ASCT is its conditioning
     mobilisation_window_days: int = 60  # cyclophosphamide this soon before the ASCT is mobilisation
     maintenance_window_days: int = 180  # a line drug restarted this soon after the ASCT is maintenance
+    # Medication-source reconciliation (docs/medication-reconciliation.md): an active order with
+    # no administration, dispense or statement after it for longer than its expected supply (this
+    # many days when it gives none) ends at its last evidence + that supply.
+    stale_order_days: int = 180
     # Refractoriness (02 §2.6)
     refractory_window_days: int = 60  # progression within [start, end + this] = refractory
     penta_refractory_drugs: tuple[str, ...] = ("lenalidomide", "pomalidomide", "bortezomib", "carfilzomib")

@@ -28,6 +28,7 @@ from fhir_mappings.observations import (
     format_number,
 )
 from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
+from fhir_mappings.qualifiers import AFFIRMED_OR_PAST, affirmed_text
 from fhir_mappings.terminology import Codes, concept_codings, concept_texts
 
 _PROGRESS_TEXT = re.compile(r"progress|worsen", re.IGNORECASE)
@@ -49,7 +50,8 @@ def _says_progression(concept: Any, text: Any = None) -> bool:
     if any(code == PROGRESSION_SNOMED for _system, code in concept_codings(concept)):
         return True
     texts = [*concept_texts(concept), *([text] if isinstance(text, str) else [])]
-    return any(_PROGRESS_TEXT.search(t) and not _NEGATED_PROGRESS.search(t) for t in texts)
+    return affirmed_text(_PROGRESS_TEXT, (t for t in texts if not _NEGATED_PROGRESS.search(t)),
+                         AFFIRMED_OR_PAST) is not None
 
 
 def disease_status_events(reader: ObservationReader, evaluation_date: date) -> list[RawEvent]:
@@ -78,9 +80,9 @@ def condition_events(index: ResourceIndex, codes: Codes, evaluation_date: date) 
     for condition in index.of_type("Condition"):
         concept = condition.get("code")
         recorded = parse_date(condition.get("recordedDate"))
-        if codes.is_in_relapse_icd(concept):
+        code = codes.in_relapse_code(concept)
+        if code is not None:
             when = parse_date(condition.get("onsetDateTime")) or period_start(condition.get("onsetPeriod")) or recorded
-            code = next((c for s, c in concept_codings(concept) if "icd" in s.lower() or not s), "relapse")
             if when and when <= evaluation_date:
                 evidence = Evidence("Condition", _id(condition), when, f"relapse diagnosis {code}", code)
                 events.append(RawEvent(when, "icd-relapse", f"relapse coded {code}", (evidence,)))

@@ -22,6 +22,13 @@ from typing import Any
 import orjson
 
 from fhir_mappings.index import listed
+from fhir_mappings.value_sets import (
+    ValueSetCode,
+    codes_of,
+    condition_exclusions,
+    condition_inclusions,
+    value_sets,
+)
 
 RXNORM_SYSTEM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # Some EHRs send the RxNorm OID instead of the canonical URL.
@@ -236,6 +243,10 @@ class ConceptMatcher:
     snomed: frozenset[str] = frozenset()
     cpt: frozenset[str] = frozenset()
     text: re.Pattern[str] | None = None
+    # Codes that name the condition only to deny it (value_sets.json exclusions, normalised like
+    # the prefixes): a Condition coded so is not this condition, whatever its display says.
+    excluded_icd: frozenset[str] = frozenset()
+    excluded_snomed: frozenset[str] = frozenset()
 
     def icd_codes(self, concept: Any) -> Iterator[str]:
         """The ICD-10 codes of ``concept`` that this matcher accepts (as sent)."""
@@ -249,9 +260,17 @@ class ConceptMatcher:
                 self.icd_prefixes
             ):
                 return True
-            if code in self.snomed and (not system or "snomed" in system):
+            if code in self.snomed and _is_snomed_system(system):
                 return True
             if code in self.cpt and (not system or "cpt" in system.lower()):
+                return True
+        return False
+
+    def excluded_by_code(self, concept: Any) -> bool:
+        for system, code in concept_codings(concept):
+            if self.excluded_icd and _is_icd_system(system) and _normalise_icd(code) in self.excluded_icd:
+                return True
+            if code in self.excluded_snomed and _is_snomed_system(system):
                 return True
         return False
 
@@ -264,19 +283,37 @@ class ConceptMatcher:
         return self.matches_code(concept) or self.matches_text(concept)
 
 
+# OIDs some EHRs (Epic, older interfaces) send instead of the canonical URLs.
+_ICD10CM_OID = "urn:oid:2.16.840.1.113883.6.90"
+_SNOMED_OID = "urn:oid:2.16.840.1.113883.6.96"
+
+
 def _is_icd_system(system: str) -> bool:
     # ICD-10-CM, plain WHO ICD-10, or no system at all (ICD codes start with a letter, so they
     # cannot be mistaken for SNOMED codes).
     lowered = system.lower()
-    return not system or "icd-10" in lowered or "icd10" in lowered
+    return not system or "icd-10" in lowered or "icd10" in lowered or system == _ICD10CM_OID
 
 
-def _matcher(row: dict[str, Any]) -> ConceptMatcher:
+def _is_snomed_system(system: str) -> bool:
+    return not system or "snomed" in system or system == _SNOMED_OID
+
+
+def _is_icd_code(code: ValueSetCode) -> bool:
+    return _is_icd_system(code.system)
+
+
+def _matcher(row: dict[str, Any], kind: str = "") -> ConceptMatcher:
+    included = condition_inclusions(kind)
+    excluded = condition_exclusions(kind)
     return ConceptMatcher(
-        icd_prefixes=tuple(_normalise_icd(p) for p in row.get("icd10cm_prefix") or ()),
-        snomed=frozenset(row.get("snomed") or ()),
+        icd_prefixes=tuple(_normalise_icd(p) for p in (*(row.get("icd10cm_prefix") or ()),
+                                                        *(c.code for c in included if _is_icd_code(c)))),
+        snomed=frozenset((*(row.get("snomed") or ()), *(c.code for c in included if not _is_icd_code(c)))),
         cpt=frozenset(row.get("cpt") or ()),
         text=phrase_pattern(row.get("text") or ()),
+        excluded_icd=frozenset(_normalise_icd(c.code) for c in excluded if _is_icd_code(c)),
+        excluded_snomed=frozenset(c.code for c in excluded if not _is_icd_code(c)),
     )
 
 
@@ -285,9 +322,12 @@ class Codes:
 
     def __init__(self, data: dict[str, Any]) -> None:
         observations = data.get("observations") or {}
+        # codes.json's codes of each kind, and every code value_sets.json lists for it.
         self._loinc: dict[str, frozenset[str]] = {
-            name: frozenset(row.get("loinc") or ()) for name, row in observations.items()
+            name: frozenset(row.get("loinc") or ()) | codes_of(name) for name, row in observations.items()
         }
+        for name in value_sets().analytes:
+            self._loinc.setdefault(name, codes_of(name))
         self._units: dict[str, tuple[str, ...]] = {
             name: tuple(row.get("units") or ()) for name, row in observations.items()
         }
@@ -298,7 +338,7 @@ class Codes:
         self.negative_answers = frozenset(a["code"] for a in answers.get("negative") or ())
         conditions = data.get("conditions") or {}
         self._conditions = {
-            name: _matcher(row) for name, row in conditions.items() if isinstance(row, dict)
+            name: _matcher(row, name) for name, row in conditions.items() if isinstance(row, dict)
         }
         self.in_relapse_icd = frozenset(
             _normalise_icd(c) for c in conditions.get("in_relapse_icd10cm") or ()
@@ -326,7 +366,9 @@ class Codes:
         return self._procedures[name]
 
     def is_in_relapse_icd(self, concept: Any) -> bool:
-        return any(
-            _is_icd_system(system) and _normalise_icd(code) in self.in_relapse_icd
-            for system, code in concept_codings(concept)
-        )
+        return self.in_relapse_code(concept) is not None
+
+    def in_relapse_code(self, concept: Any) -> str | None:
+        """The "in relapse" ICD-10 code of ``concept`` as sent (C90.02 ...), if it has one."""
+        return next((code for system, code in concept_codings(concept)
+                     if _is_icd_system(system) and _normalise_icd(code) in self.in_relapse_icd), None)

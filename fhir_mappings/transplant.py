@@ -10,6 +10,7 @@ from fhir_mappings.conditions import condition_evidence
 from fhir_mappings.dates import months_between, parse_date, period_start
 from fhir_mappings.facts import Evidence, ProgressionEvent, Transplant
 from fhir_mappings.index import ResourceIndex
+from fhir_mappings.qualifiers import EVER, affirmed_text
 from fhir_mappings.terminology import Codes, concept_texts
 
 _AUTOLOGOUS = re.compile(r"\bauto(?:logous)?\b|\bASCT\b|\bauto-?HCT\b", re.IGNORECASE)
@@ -26,11 +27,10 @@ def _is_asct(procedure: dict[str, Any], codes: Codes) -> bool:
     concept = procedure.get("code")
     if codes.procedure("autologous_hsct").matches_code(concept):
         return True
-    return any(
-        _AUTOLOGOUS.search(t) and _TRANSPLANT.search(t) and not _ALLOGENEIC.search(t)
-        and not _NOT_THE_TRANSPLANT.search(t)
-        for t in concept_texts(concept)
-    )
+    texts = [t for t in concept_texts(concept)
+             if _TRANSPLANT.search(t) and not _ALLOGENEIC.search(t) and not _NOT_THE_TRANSPLANT.search(t)]
+    # "no prior autologous transplant", "not a candidate for autologous SCT" are not one.
+    return bool(texts) and affirmed_text(_AUTOLOGOUS, texts, EVER) is not None
 
 
 def transplants(index: ResourceIndex, codes: Codes, evaluation_date: date) -> tuple[Transplant, ...]:

@@ -186,3 +186,15 @@ def test_pre_r4_shapes_are_recognised(resource):
 )
 def test_r4_resources_are_not_flagged(resource):
     assert pre_r4_reason(resource) is None
+
+
+def test_dstu2_resources_in_an_extra_prefetch_key_are_reported_not_dropped(client):
+    prefetch = full_prefetch()
+    prefetch["conditions"] = searchset(condition("mm", "Multiple myeloma"))
+    prefetch["legacyOrders"] = searchset({"resourceType": "MedicationOrder", "id": "mo-1", "status": "active",
+                                          "patient": {"reference": f"Patient/{PATIENT_ID}"},
+                                          "medicationCodeableConcept": {"text": "Revlimid 10 mg"}})
+    response = post(client, hook_request(prefetch=prefetch))
+    assert response.status_code == 200
+    details = "\n".join(card["detail"] for card in response.get_json()["cards"])
+    assert "MedicationOrder resources in FHIR DSTU2/STU3 format were not read" in details
