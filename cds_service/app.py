@@ -31,6 +31,7 @@ from cds_service.observability.audit import AUDIT_REFUSED, AUDIT_WRITTEN, record
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.preview import register_preview
+from cds_service.request_body import hook_call_identifiers
 from cds_service.request_body import read_json_body as _read_json_body
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
@@ -196,7 +197,7 @@ def _register_routes(app: Flask, state: AppState) -> None:
     def answer_hook_call(service_id: str) -> tuple[Response, Any]:
         service = find_service(service_id, state.pipeline.services)
         g.service_id = service.id
-        document = _read_json_body(state.settings.max_request_bytes)
+        document = _read_json_body(state.settings.max_request_bytes, stored=hook_call_identifiers)
         if too_many_resources(document, state.settings.max_resources):
             limit = state.settings.max_resources
             raise CdsHttpError(

@@ -7,6 +7,7 @@ limits and error contract.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -18,8 +19,13 @@ from cds_service.errors import CdsHttpError
 JSON_MIMETYPES = frozenset({"application/json"})
 
 
-def read_json_body(limit: int) -> Any:
-    """Content type, size and JSON checks shared by service calls and feedback (415/413/400)."""
+def read_json_body(limit: int, *, stored: Callable[[Any], Any] | None = None) -> Any:
+    """Content type, size and JSON checks shared by service calls and feedback (415/413/400).
+
+    ``stored`` picks the part of the document that is written to the store or used as an
+    identifier; only there is U+0000 refused (the default: the whole document). A hook call passes
+    its identifiers, so a stray control character in an EHR's free text cannot silence the cards.
+    """
     if request.mimetype not in JSON_MIMETYPES:
         raise CdsHttpError(415, "Content-Type must be application/json", code="not-supported")
     if request.content_length is not None and request.content_length > limit:
@@ -41,7 +47,7 @@ def read_json_body(limit: int) -> Any:
         raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
     # A character the store cannot keep (U+0000) is refused before anything is stored.
     if schemas.UNSTORABLE_ESCAPE in body:
-        problems = schemas.unstorable_text(document)
+        problems = schemas.unstorable_text(document if stored is None else stored(document))
         if problems:
             raise CdsHttpError(400, problems, code="value")
     return document
@@ -89,3 +95,18 @@ def _read_at_most(size: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+def hook_call_identifiers(document: Any) -> Any:
+    """The strings of a hook call that are stored (hookInstance) or used as identifiers and in URLs.
+
+    The top-level and ``context`` scalars, keyed as in the request so a refusal names the field;
+    prefetch resources and draft orders are clinical data that is read, never stored.
+    """
+    if not isinstance(document, dict):
+        return document
+    picked: dict[str, Any] = {key: value for key, value in document.items() if isinstance(value, str)}
+    context = document.get("context")
+    if isinstance(context, dict):
+        picked["context"] = {key: value for key, value in context.items() if isinstance(value, str)}
+    return picked

@@ -75,22 +75,56 @@ def _with_nul(document: Any, path: tuple) -> Any:
     return changed
 
 
-def test_nul_in_any_string_of_a_call_or_feedback_is_a_400(app: Flask) -> None:
+def _is_hook_identifier(path: tuple) -> bool:
+    return len(path) == 1 or (len(path) == 2 and path[0] == "context")
+
+
+def test_nul_in_stored_fields_is_a_400_and_in_clinical_text_the_call_is_answered(app: Flask) -> None:
     client = app.test_client()
     request = samples.hook_request(samples.personas()[0], SERVICE["hook"], samples.utc_today(),
                                    prefetch_templates=SERVICE["prefetch"])
-    request["prefetch"] = {"patient": request["prefetch"]["patient"]}
+    # Only the Patient, the other keys "nothing exists" (null): every string a short call has.
+    request["prefetch"] = {key: (value if key == "patient" else None) for key, value in request["prefetch"].items()}
     item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-03-15T14:31:00Z",
             "overrideReason": {"reason": {"code": "c", "system": "urn:s", "display": "d"}, "userComment": "x"}}
-    cases = [(f"/cds-services/{SERVICE['id']}", request), (f"/cds-services/{SERVICE['id']}/feedback", {"feedback": [item]})]
-    checked = 0
-    for url, body in cases:
-        for path in _string_paths(body):
-            response = client.post(url, json=_with_nul(body, path))
-            assert response.status_code == 400, (url, path, response.status_code)
-            checked += 1
+    hook_url = f"/cds-services/{SERVICE['id']}"
+    refused = answered = 0
+    for path in _string_paths(request):
+        response = client.post(hook_url, json=_with_nul(request, path))
+        if _is_hook_identifier(path):
+            assert response.status_code == 400, (path, response.status_code)
+            refused += 1
+        else:
+            # Read, never stored: answered, or refused for what the resource then lacks (a
+            # resourceType with U+0000 is no Patient: 412), never as an unstorable character.
+            assert response.status_code in (200, 412), (path, response.status_code)
+            assert "U+0000" not in response.get_data(as_text=True), path
+            answered += response.status_code == 200
+    for path in _string_paths({"feedback": [item]}):
+        response = client.post(f"{hook_url}/feedback", json=_with_nul({"feedback": [item]}, path))
+        assert response.status_code == 400, (path, response.status_code)
+        refused += 1
     store = app.extensions["rrmm_cds"].store
     with store.engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(audit_response)).scalar_one() == 0
+        # Every answered call has its audit row; nothing refused was stored.
+        assert connection.execute(select(func.count()).select_from(audit_response)).scalar_one() == answered
         assert connection.execute(select(func.count()).select_from(feedback)).scalar_one() == 0
-    assert checked > 20
+    assert refused > 5 and answered >= 10
+
+
+def test_nul_in_a_free_text_note_leaves_the_cards_unchanged(app: Flask) -> None:
+    client = app.test_client()
+    request = samples.hook_request(samples.personas()[0], SERVICE["hook"], samples.utc_today(),
+                                   prefetch_templates=SERVICE["prefetch"])
+    hook_url = f"/cds-services/{SERVICE['id']}"
+    plain = client.post(hook_url, json=request)
+    assert plain.status_code == 200 and plain.get_json()["cards"]
+    noted = copy.deepcopy(request)
+    entries = [entry for bundle in noted["prefetch"].values() if isinstance(bundle, dict)
+               for entry in bundle.get("entry", [])]
+    assert entries
+    entries[0]["resource"]["note"] = [{"text": "pasted from a scanner\u0000 report"}]
+    answered = client.post(hook_url, json=noted)
+    assert answered.status_code == 200
+    summaries = [card["summary"] for card in answered.get_json()["cards"]]
+    assert summaries == [card["summary"] for card in plain.get_json()["cards"]]
