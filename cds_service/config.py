@@ -230,6 +230,10 @@ def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str,
         raise ConfigError("RRMM_CDS_TIMELINE_AUTH must be 'required' or 'optional'")
     if auth == "optional" and env == "production":
         raise ConfigError("RRMM_CDS_TIMELINE_AUTH=optional is not allowed when RRMM_CDS_ENV=production")
+    if auth == "required" and env != "production" and key is None:
+        # Outside production the fallback key is derived from DATABASE_URL and guessable: a
+        # deployment that asks for authorised explain calls must say which key signs them.
+        raise ConfigError("RRMM_CDS_TIMELINE_AUTH=required needs RRMM_CDS_TIMELINE_KEY")
     ttl = _positive_int(text("RRMM_CDS_TIMELINE_TOKEN_TTL_S"), "RRMM_CDS_TIMELINE_TOKEN_TTL_S",
                         DEFAULT_TIMELINE_TOKEN_TTL_S)
     return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl,

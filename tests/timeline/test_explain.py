@@ -322,6 +322,7 @@ def test_the_app_pages_are_served_with_a_strict_script_policy(client):
         ({"RRMM_CDS_TIMELINE_KEY": "short"}, "at least 32"),
         ({"RRMM_CDS_ENV": "production", "RRMM_CDS_TIMELINE_AUTH": "optional"}, "not allowed"),
         ({"RRMM_CDS_TIMELINE_AUTH": "sometimes"}, "required' or 'optional"),
+        ({"RRMM_CDS_TIMELINE_AUTH": "required"}, "needs RRMM_CDS_TIMELINE_KEY"),
         ({"RRMM_CDS_TIMELINE_TOKEN_TTL_S": "0"}, "RRMM_CDS_TIMELINE_TOKEN_TTL_S"),
     ],
 )
@@ -340,7 +341,8 @@ def test_timeline_settings_from_the_environment():
     assert (settings.timeline_key, settings.timeline_token_ttl_s, settings.timeline_client_id) == (
         KEY, 600, "ehr-assigned-id")
     assert not settings.timeline_auth_required
-    assert Settings.from_env({"RRMM_CDS_TIMELINE_AUTH": "required"}).timeline_auth_required
+    assert Settings.from_env({"RRMM_CDS_TIMELINE_AUTH": "required", "RRMM_CDS_TIMELINE_KEY": KEY}
+                             ).timeline_auth_required
 
 
 def test_an_unconfirmed_rise_is_reported_with_its_source(client):
