@@ -47,8 +47,10 @@ def starting_dose(drug: str, regimen_id: str | None, facts: PatientFacts, kb: Kn
             adjustments.append(say(kb.dose_texts.renal_unknown))
     neuropathy = entry.neuropathy
     if neuropathy is not None and facts.neuropathy.present:
-        fields.update(neuropathy.changed())
-        adjustments.append(_reason(neuropathy.reason, fields, kb))
+        change = neuropathy.changed_in(regimen_id)
+        if change:
+            fields.update(change)
+            adjustments.append(_reason(neuropathy.reason, fields, kb))
     elderly = entry.elderly
     if elderly is not None and facts.age is not None and facts.age > elderly.age_above:
         standard_value = fields["value"]

@@ -57,6 +57,18 @@ class RenalBand(DoseChange):
 
 class NeuropathyChange(DoseChange):
     reason: AdjustmentReason
+    # The change within a regimen whose cycle the general change does not fit (weekly bortezomib
+    # in 21-day cycles; dexamethasone following it). A drug with only regimen entries changes
+    # nowhere else.
+    regimens: Table[DoseChange] = {}
+
+    def changed_in(self, regimen_id: str | None) -> dict[str, object]:
+        """The fields set for ``regimen_id``: the general change, then the regimen's own."""
+        fields = self.changed()
+        specific = self.regimens.get(regimen_id) if regimen_id is not None else None
+        if specific is not None:
+            fields.update(specific.changed())
+        return fields
 
 
 class ElderlyChange(KBModel):
