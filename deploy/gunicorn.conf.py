@@ -14,6 +14,7 @@ import gc
 import math
 import os
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,7 @@ logger_class = JsonAccessLogger
 # -- server hooks -----------------------------------------------------------------------------
 def on_starting(server: Any) -> None:
     """Start every master with an empty metrics directory (stale files would be merged in)."""
+    _check_settings()
     if METRICS_DIR.exists():
         shutil.rmtree(METRICS_DIR)
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
@@ -145,3 +147,22 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# -- deployment: settings checked once, /metrics on its own port --------------------------------
+def _check_settings() -> None:
+    """A bad configuration stops the master with one line, before any worker boots (and fails)."""
+    from cds_service.config import ConfigError, Settings
+
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        print(f"rrmm-cds: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def when_ready(server: Any) -> None:
+    """RRMM_CDS_METRICS_PORT: serve the merged /metrics from a thread in this master."""
+    from cds_service.observability.metrics_server import when_ready as start_metrics_server
+
+    start_metrics_server(server)

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.commands.db import database_url_from
-from cds_service.store import Store
+from cds_service.commands._arguments import database_url
+from cds_service.commands.db import DatabaseProblem, database_url_from, describe_database_error, open_store
 from cds_service.store.report import FeedbackReport, OutcomeCounts
 
 
@@ -29,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="only cards shown / feedback received from this date or ISO 8601 time (UTC if no offset)",
     )
-    parser.add_argument("--database-url", default=None, help="store URL (default: DATABASE_URL)")
+    parser.add_argument("--database-url", type=database_url, default=None,
+                        help="store URL (default: DATABASE_URL)")
     parser.set_defaults(func=run)
 
 
@@ -42,15 +42,22 @@ def parse_since(value: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = Store.from_url(database_url_from(args), migrate=False)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = database_url_from(args)
+    try:
+        store = open_store(url)
+    except DatabaseProblem as problem:
+        print(f"rrmm-cds report: {problem}", file=sys.stderr)
+        return 2
     try:
         if store.current_revision() is None:
             print("rrmm-cds report: the store has no schema yet; run `rrmm-cds db upgrade`", file=sys.stderr)
             return 2
         report = store.feedback_report(args.since)
     except SQLAlchemyError as error:
-        # The error type only: messages can carry the database URL (and its password).
-        print(f"rrmm-cds report: cannot read the store ({type(error).__name__})", file=sys.stderr)
+        # Host, port and a reason only: messages can carry the database URL (and its password).
+        print(f"rrmm-cds report: {describe_database_error(url, error)}", file=sys.stderr)
         return 2
     finally:
         store.dispose()

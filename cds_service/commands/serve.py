@@ -9,6 +9,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from cds_service.config import Settings
+from cds_service.observability import metrics_server
 from cds_service.observability.prefork import mark_worker_dead, prepare_multiprocess_directory
 
 DEFAULT_HOST = "127.0.0.1"
@@ -70,6 +71,8 @@ def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
         "control_socket_disable": True,
         # Each worker writes its metric samples to the shared directory; /metrics merges them.
         "child_exit": _forget_worker,
+        # RRMM_CDS_METRICS_PORT: /metrics also on its own port, from a thread in this master.
+        "when_ready": metrics_server.when_ready,
     }
 
 
@@ -77,11 +80,24 @@ def _forget_worker(server: Any, worker: Any) -> None:
     mark_worker_dead(worker.pid)
 
 
-def discovery_url(host: str, port: int, settings: Settings) -> str:
+def base_url(host: str, port: int, settings: Settings) -> str:
     if settings.public_base_url:
-        return f"{settings.public_base_url}/cds-services"
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/cds-services"
+        return settings.public_base_url
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # where a browser here reaches it
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+def discovery_url(host: str, port: int, settings: Settings) -> str:
+    return f"{base_url(host, port, settings)}/cds-services"
+
+
+def start_up_line(host: str, port: int, settings: Settings) -> str:
+    """What `serve` prints first: the discovery URL, and in development the card preview page."""
+    line = f"rrmm-cds ({settings.env}) discovery: {discovery_url(host, port, settings)}"
+    if not settings.production:
+        line += f"  preview: {base_url(host, port, settings)}/"
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         print("rrmm-cds serve: --port must be between 1 and 65535", file=sys.stderr)
         return 2
-    print(f"rrmm-cds ({settings.env}) discovery: {discovery_url(args.host, args.port, settings)}", flush=True)
+    try:
+        metrics_server.metrics_port()
+    except ValueError as exc:
+        print(f"rrmm-cds serve: {exc}", file=sys.stderr)
+        return 2
+    print(start_up_line(args.host, args.port, settings), flush=True)
     # Before any worker forks (and before prometheus_client is imported anywhere), so every
     # worker's samples land in one directory and /metrics reports the whole server.
     prepare_multiprocess_directory()
