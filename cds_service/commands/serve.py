@@ -100,6 +100,29 @@ def start_up_line(host: str, port: int, settings: Settings) -> str:
     return line
 
 
+def _migrate_sqlite_store(database_url: str) -> bool:
+    """Migrate a SQLite store once here, in the master, so the workers find it ready."""
+    if not database_url.startswith("sqlite"):
+        return True  # server databases: `rrmm-cds db upgrade` (the release's migration Job)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.commands.db import DatabaseProblem, describe_database_error, open_store
+
+    try:
+        store = open_store(database_url, create_directory=True)
+    except DatabaseProblem as problem:
+        print(f"rrmm-cds serve: {problem}", file=sys.stderr)
+        return False
+    try:
+        store.upgrade()
+        return True
+    except SQLAlchemyError as error:
+        print(f"rrmm-cds serve: {describe_database_error(database_url, error)}", file=sys.stderr)
+        return False
+    finally:
+        store.dispose()
+
+
 def run(args: argparse.Namespace) -> int:
     # Fail here, once, with a clear message, rather than in every worker.
     settings = Settings.from_env()
@@ -110,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         metrics_server.metrics_port()
     except ValueError as exc:
         print(f"rrmm-cds serve: {exc}", file=sys.stderr)
+        return 2
+    if not _migrate_sqlite_store(settings.database_url):
         return 2
     print(start_up_line(args.host, args.port, settings), flush=True)
     # Before any worker forks (and before prometheus_client is imported anywhere), so every

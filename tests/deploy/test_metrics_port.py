@@ -1,0 +1,35 @@
+"""/metrics on its own port (RRMM_CDS_METRICS_PORT), answered by the gunicorn master's thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from integration.servers import free_port, start_service
+
+from cds_service.observability.metrics_server import metrics_port
+
+pytestmark = [pytest.mark.integration]
+
+
+def test_metrics_port_serves_the_workers_merged_samples(tmp_path: Path) -> None:
+    port = free_port()
+    with start_service(tmp_path, {"RRMM_CDS_METRICS_PORT": str(port)}) as base_url:
+        call = requests.post(f"{base_url}/cds-services/rrmm-relapse-guidance", timeout=30, json={
+            "hook": "patient-view", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "context": {"userId": "Practitioner/1", "patientId": "p1"},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1"}},
+        })
+        assert call.status_code in (200, 412)
+        scraped = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert 'rrmm_cds_http_requests_total{' in scraped.text
+        assert 'service="rrmm-relapse-guidance"' in scraped.text
+
+
+@pytest.mark.parametrize("value", ["nine", "0", "70000"])
+def test_a_bad_metrics_port_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="RRMM_CDS_METRICS_PORT must be a port number"):
+        metrics_port({"RRMM_CDS_METRICS_PORT": value})
+    assert metrics_port({}) is None
