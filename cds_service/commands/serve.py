@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from typing import Any
 
@@ -10,6 +12,7 @@ from gunicorn.app.base import BaseApplication
 
 from cds_service.config import Settings
 from cds_service.observability import metrics_server
+from cds_service.observability.prefork import ENVIRONMENT_VARIABLE as MULTIPROC_VARIABLE
 from cds_service.observability.prefork import mark_worker_dead, prepare_multiprocess_directory
 
 DEFAULT_HOST = "127.0.0.1"
@@ -139,6 +142,11 @@ def run(args: argparse.Namespace) -> int:
     print(start_up_line(args.host, args.port, settings), flush=True)
     # Before any worker forks (and before prometheus_client is imported anywhere), so every
     # worker's samples land in one directory and /metrics reports the whole server.
-    prepare_multiprocess_directory()
-    _ServiceApplication(gunicorn_options(args, settings)).run()
+    chosen_here = not os.environ.get(MULTIPROC_VARIABLE)
+    metrics_dir = prepare_multiprocess_directory()
+    options = gunicorn_options(args, settings)
+    if chosen_here:
+        # A temporary directory of this run's own: gone when the master exits, not left per start.
+        options["on_exit"] = lambda _server: shutil.rmtree(metrics_dir, ignore_errors=True)
+    _ServiceApplication(options).run()
     return 0

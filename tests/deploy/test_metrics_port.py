@@ -33,3 +33,33 @@ def test_a_bad_metrics_port_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="RRMM_CDS_METRICS_PORT must be a port number"):
         metrics_port({"RRMM_CDS_METRICS_PORT": value})
     assert metrics_port({}) is None
+
+
+def test_serve_removes_its_own_metrics_directory_at_exit(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "RRMM_CDS_ENV": "development",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "cds_service.cli", "serve", "--port", str(port), "--workers", "2"],
+                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        assert [p.name for p in scratch.glob("rrmm-cds-metrics-*")], "serve made no metrics directory"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    assert not list(scratch.glob("rrmm-cds-metrics-*")), "the metrics directory outlived the server"
