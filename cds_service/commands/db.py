@@ -63,7 +63,9 @@ def open_store(url: str, *, create_directory: bool = False) -> Any:
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         directory = Path(parsed.database).expanduser().resolve().parent
         if not create_directory and not directory.is_dir():
-            raise DatabaseProblem(f"the SQLite file's directory {directory} does not exist (create it first)")
+            raise DatabaseProblem(
+                f"the SQLite file's directory {directory} does not exist: create it, then run `rrmm-cds db upgrade`"
+            )
     try:
         return Store.from_url(url, migrate=False)
     except ArgumentError as error:
