@@ -88,7 +88,7 @@ make_local_base() {
         || { tail -n 20 "$WORK/debootstrap.log" >&2; return 1; }
     # Package caches and lists are not part of an image.
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
-    tar -C "$rootfs" -c . | "${PODMAN[@]}" import \
+    tar -C "$rootfs" -c . | "${PODMAN[@]}" import --quiet \
         --change 'CMD ["python3"]' --message "debootstrap bookworm minbase + python3" - "$LOCAL_BASE" >/dev/null
     rm -rf "$rootfs"
 }
@@ -111,11 +111,16 @@ BUILD_MOUNTS=()
 # pip inside the build trusts the same certificate authorities as this machine.
 CA=/etc/ssl/certs/ca-certificates.crt
 [ -f "$CA" ] && BUILD_MOUNTS=(-v "$CA:$CA:ro")
+previous="$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 start=$SECONDS
 "${PODMAN[@]}" build --isolation chroot --pull=never -f "$ROOT/deploy/Dockerfile" \
     --ignorefile "$ROOT/deploy/Dockerfile.dockerignore" --build-arg "PYTHON_IMAGE=$BASE" \
     "${BUILD_MOUNTS[@]}" -t "$IMAGE" "$ROOT" >"$WORK/build.log" 2>&1 \
     || { tail -n 40 "$WORK/build.log" >&2; echo "image build FAILED" >&2; exit 1; }
+# The image this tag named before is replaced: remove it rather than leave one per build.
+if [ -n "$previous" ] && [ "$previous" != "$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    "${PODMAN[@]}" rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "built in $((SECONDS - start)) s: $("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1 / 1000000}')"
 
 step "image contents: non-root user, no pip, no compiler"
