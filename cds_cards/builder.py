@@ -36,25 +36,44 @@ def prune(value: Any) -> Any:
     ``False`` and ``0`` are real values and are kept. A whitespace-only string counts as empty.
     """
     if isinstance(value, dict):
-        pruned_dict = {}
-        for key, child in value.items():
-            # Leaves are decided here, without a call per leaf: most nodes of a resource are leaves.
-            if isinstance(child, str):
-                if not _is_blank(child):
-                    pruned_dict[key] = child
-            elif isinstance(child, dict | list | tuple):
-                pruned_child = prune(child)
-                if pruned_child:
-                    pruned_dict[key] = pruned_child
-            elif child is not None:
-                pruned_dict[key] = child
-        return pruned_dict
+        return _prune_dict(value)
     if isinstance(value, list | tuple):
-        pruned_items = (prune(item) for item in value)
-        return [item for item in pruned_items if not _is_empty(item)]
+        return _prune_items(value)
     if isinstance(value, str):
         return "" if _is_blank(value) else value
     return value
+
+
+def _prune_dict(value: dict) -> dict:
+    pruned = {}
+    for key, child in value.items():
+        # Leaves are decided here, without a call per leaf: most nodes of a resource are leaves.
+        kind = child.__class__
+        if kind is str:
+            if child and (not child[0].isspace() or child.strip()):
+                pruned[key] = child
+        elif kind is dict:
+            pruned_child = _prune_dict(child)
+            if pruned_child:
+                pruned[key] = pruned_child
+        elif kind is list or kind is tuple:
+            pruned_child = _prune_items(child)
+            if pruned_child:
+                pruned[key] = pruned_child
+        elif child is not None:
+            pruned_child = prune(child)  # subclasses of str / dict / list, and scalars
+            if not _is_empty(pruned_child):
+                pruned[key] = pruned_child
+    return pruned
+
+
+def _prune_items(value: list | tuple) -> list:
+    pruned = []
+    for item in value:
+        kept = prune(item)
+        if not _is_empty(kept):
+            pruned.append(kept)
+    return pruned
 
 
 def _is_blank(text: str) -> bool:

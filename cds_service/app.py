@@ -21,7 +21,7 @@ import orjson
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from cds_service import schemas
+from cds_service import gc_pause, schemas
 from cds_service.config import Settings
 from cds_service.errors import CdsHttpError, issue_code, operation_outcome
 from cds_service.logging_json import configure_logging
@@ -30,15 +30,16 @@ from cds_service.observability.audit import record_hook_response
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.preview import register_preview
+from cds_service.request_body import read_json_body as _read_json_body
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
 from cds_service.services import discovery_document
 from cds_service.store import FeedbackError, Store, resolve_audit_salt
+from cds_service.timeline import register_timeline
 
 log = logging.getLogger("cds_service.http")
 
 Clock = Callable[[], datetime]
-JSON_MIMETYPES = frozenset({"application/json"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -58,17 +59,20 @@ class AppState:
     clock: Clock
     store: Store
     pipeline: Pipeline
+    audit_salt: str = ""  # resolved once (resolve_audit_salt): the key of the patient-id hash
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
     settings = settings or Settings.from_env()
     configure_logging(settings)
     schemas.load_all()
+    clock = clock or utc_now
     state = AppState(
         settings=settings,
-        clock=clock or utc_now,
+        clock=clock,
         store=Store.from_url(settings.database_url),
-        pipeline=build_pipeline(settings),
+        pipeline=build_pipeline(settings, clock),
+        audit_salt=resolve_audit_salt(settings.audit_salt, settings.database_url),
     )
 
     app = Flask(__name__)
@@ -80,6 +84,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).
     install_client_auth(app, settings, state.store)
     _register_routes(app, state)
+    # The relapse timeline app, its explain endpoint and the card link to it (docs/timeline.md).
+    register_timeline(app, state)
     register_openapi(app, [service["id"] for service in discovery_document()["services"]])
     # The card preview page at / (development mode only; absent in production).
     register_preview(app, settings)
@@ -94,6 +100,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 def app_state(app: Flask) -> AppState:
     return app.extensions["rrmm_cds"]
+
+
+def after_fork(app: Flask) -> None:
+    """In a worker forked from a master that built ``app`` (gunicorn ``preload_app``).
+
+    The knowledge base, schemas, terminology and templates are read-only and stay shared with the
+    master (copy-on-write). What must not be shared is made this process's own here:
+
+    - the store's connection pool: connections the master opened (the SQLite migrations, a
+      readiness ping) are dropped without closing them (``dispose(close=False)``, SQLAlchemy's
+      advice for forked children: closing would end the master's sessions); each worker connects
+      on first use;
+    - prometheus-client's multiprocess files (one per pid) and the outbound HTTP session (one per
+      pid) already notice the new pid themselves; the outbound-deadline reaper and JWKS refresh
+      threads are started lazily, so no thread was running in the master to be lost in the fork.
+    """
+    state = getattr(app, "extensions", {}).get("rrmm_cds")
+    if state is not None:  # (another WSGI app under the same configuration has nothing to reset)
+        state.store.engine.dispose(close=False)
 
 
 # -- request lifecycle ---------------------------------------------------------------------------
@@ -141,6 +166,19 @@ def _register_routes(app: Flask, state: AppState) -> None:
 
     @app.post("/cds-services/<service_id>")
     def call_service(service_id: str) -> Response:
+        # No collection while the request's object tree is alive: it holds no cycles and is freed
+        # by reference counting after the answer is sent (gc_pause explains the cost otherwise).
+        collection = gc_pause.pause()
+        try:
+            response, document = answer_hook_call(service_id)
+        except BaseException:
+            collection.resume()
+            raise
+        _free_after_sending(response, document, then=collection.resume)
+        collection.resume_with(response)
+        return response
+
+    def answer_hook_call(service_id: str) -> tuple[Response, Any]:
         service = find_service(service_id, state.pipeline.services)
         g.service_id = service.id
         document = _read_json_body(state.settings.max_request_bytes)
@@ -160,7 +198,7 @@ def _register_routes(app: Flask, state: AppState) -> None:
                 extra={"event": "pipeline_error", "service": service.id, "error_type": type(exc).__name__},
             )
             g.outcome = "error"
-            return json_response({"cards": []})
+            return json_response({"cards": []}), document
         g.card_count = len(result.response["cards"])
         g.fetches = result.gather.fetches
         g.fetch_errors = result.gather.fetch_errors
@@ -168,13 +206,11 @@ def _register_routes(app: Flask, state: AppState) -> None:
         # Metrics and the audit row; never raises (an audit failure is logged and counted).
         record_hook_response(
             state.store,
-            resolve_audit_salt(state.settings.audit_salt, state.settings.database_url),
+            state.audit_salt,
             result,
             kb_version=getattr(state.pipeline.kb, "version", None),
         )
-        response = json_response(result.response)
-        _free_after_sending(response, document)
-        return response
+        return json_response(result.response), document
 
     @app.post("/cds-services/<service_id>/feedback")
     def feedback(service_id: str) -> Response:
@@ -193,78 +229,21 @@ def _register_routes(app: Flask, state: AppState) -> None:
         return Response(status=200)
 
 
-def _free_after_sending(response: Response, document: Any) -> None:
-    """Keep the parsed request alive until the server has sent ``response``.
+def _free_after_sending(response: Response, document: Any, then: Callable[[], None] | None = None) -> None:
+    """Keep the parsed request alive until the server has sent ``response``, then call ``then``.
 
     Freeing the object tree of a large request costs about half of what parsing it did; WSGI
     servers close a response after writing it, so freeing there keeps that cost out of the
     latency the EHR sees. A server that never closes frees it with the response object.
     """
     holder = [document]
-    response.call_on_close(holder.clear)
 
+    def free() -> None:
+        holder.clear()
+        if then is not None:
+            then()
 
-def _read_json_body(limit: int) -> Any:
-    """Content type, size and JSON checks shared by service calls and feedback (415/413/400)."""
-    if request.mimetype not in JSON_MIMETYPES:
-        raise CdsHttpError(415, "Content-Type must be application/json", code="not-supported")
-    if request.content_length is not None and request.content_length > limit:
-        _discard_body(limit)
-        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    body = _read_at_most(limit + 1)
-    if len(body) > limit:
-        _discard_body(limit)
-        raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # orjson refuses invalid UTF-8, lone surrogates, nesting deeper than 1024 and
-        # out-of-range numbers: all "not acceptable JSON" for us.
-        raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
-
-
-# Most HTTP clients send the whole body before they read the answer: answering 413 at once makes
-# them see a reset connection instead of our OperationOutcome. So a moderately oversized body is read
-# and thrown away first (bounded in bytes and time, so a huge or trickling upload cannot hold a worker).
-_DRAIN_FACTOR = 4
-_DRAIN_SECONDS = 5.0
-
-
-def _discard_body(limit: int) -> None:
-    declared = request.content_length
-    allowance = _DRAIN_FACTOR * limit
-    if declared is not None and declared > allowance:
-        return  # far too large: close without reading it
-    # The raw WSGI input: Flask's request.stream is already cut off at MAX_CONTENT_LENGTH.
-    raw = request.environ.get("wsgi.input")
-    if raw is None:
-        return
-    deadline = time.monotonic() + _DRAIN_SECONDS
-    # With a declared length nothing has been read yet: read exactly that much (some servers hand
-    # over the bare socket, where reading past the body would wait for bytes that never come).
-    # A chunked body was partly read through request.stream; the server's input ends with it.
-    remaining = declared if declared is not None else allowance + 1
-    while remaining > 0 and time.monotonic() < deadline:
-        try:
-            chunk = raw.read(min(1024 * 1024, remaining))
-        except (OSError, ValueError):
-            return
-        if not chunk:
-            return
-        remaining -= len(chunk)
-
-
-def _read_at_most(size: int) -> bytes:
-    """Read the body up to ``size`` bytes; a single read() of a WSGI stream may return less."""
-    chunks: list[bytes] = []
-    remaining = size
-    while remaining > 0:
-        chunk = request.stream.read(min(remaining, 1024 * 1024))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+    response.call_on_close(free)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -275,6 +254,8 @@ def _register_error_handlers(app: Flask) -> None:
         response = json_response(exc.outcome(), status=exc.status)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
+        for name, value in exc.headers.items():
+            response.headers[name] = value
         return response
 
     @app.errorhandler(RequestEntityTooLarge)

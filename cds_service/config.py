@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Environment = Literal["development", "production"]
 AuthMode = Literal["required", "disabled"]
@@ -30,6 +30,9 @@ DEFAULT_UPSTREAM_FAILURE_STATUS = 412  # answer when fhirServer fails after retr
 DEFAULT_JWT_ALGORITHMS = ("ES384", "RS384")
 _JWT_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384"})  # never none or HMAC
 DEFAULT_JWT_LEEWAY_S = 60
+DEFAULT_TIMELINE_TOKEN_TTL_S = 1800  # the timeline link's token: a card is often opened minutes later
+MIN_TIMELINE_KEY_CHARS = 32
+DEFAULT_TIMELINE_CLIENT_ID = "rrmm-cds-timeline"
 _LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
@@ -67,10 +70,22 @@ class Settings:
     # Key of the patient-id hash in the audit trail; unset = derived from DATABASE_URL (development
     # only, not secret): see cds_service.store.resolve_audit_salt and README "Operations".
     audit_salt: str | None = None
+    # The relapse timeline (cds_service.timeline; docs/timeline.md): the key of the tokens in card
+    # links (production offers no link without it), their lifetime, and whether explain calls
+    # without a token are accepted (development only).
+    timeline_key: str | None = None
+    timeline_token_ttl_s: int = DEFAULT_TIMELINE_TOKEN_TTL_S
+    timeline_auth: Literal["required", "optional"] = "optional"
+    timeline_client_id: str = DEFAULT_TIMELINE_CLIENT_ID  # the app's OAuth client id at the EHR
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def timeline_auth_required(self) -> bool:
+        """Explain calls need a timeline token (always in production)."""
+        return self.production or self.timeline_auth == "required"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +134,7 @@ class Settings:
                 text("RRMM_CDS_JWT_LEEWAY_S"), "RRMM_CDS_JWT_LEEWAY_S", DEFAULT_JWT_LEEWAY_S
             ),
             audit_salt=text("RRMM_CDS_AUDIT_SALT"),
+            **_timeline_settings(text, env),
         )
         if settings.production:
             _require_server_database(database_url)
@@ -150,6 +166,21 @@ def _require_server_database(database_url: str | None) -> None:
             f"production needs a PostgreSQL DATABASE_URL (postgresql://...), got {scheme!r}; "
             "SQLite is for development only"
         )
+
+
+def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str, Any]:
+    key = text("RRMM_CDS_TIMELINE_KEY")
+    if key is not None and len(key) < MIN_TIMELINE_KEY_CHARS:
+        raise ConfigError(f"RRMM_CDS_TIMELINE_KEY must have at least {MIN_TIMELINE_KEY_CHARS} characters")
+    auth = (text("RRMM_CDS_TIMELINE_AUTH") or ("required" if env == "production" else "optional")).lower()
+    if auth not in ("required", "optional"):
+        raise ConfigError("RRMM_CDS_TIMELINE_AUTH must be 'required' or 'optional'")
+    if auth == "optional" and env == "production":
+        raise ConfigError("RRMM_CDS_TIMELINE_AUTH=optional is not allowed when RRMM_CDS_ENV=production")
+    ttl = _positive_int(text("RRMM_CDS_TIMELINE_TOKEN_TTL_S"), "RRMM_CDS_TIMELINE_TOKEN_TTL_S",
+                        DEFAULT_TIMELINE_TOKEN_TTL_S)
+    return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl,
+            "timeline_client_id": text("RRMM_CDS_TIMELINE_CLIENT_ID") or DEFAULT_TIMELINE_CLIENT_ID}
 
 
 def _fetch_settings(text: Callable[[str], str | None]) -> dict[str, int]:

@@ -30,6 +30,7 @@ class CdsHttpError(Exception):
     """
 
     retry_after: int | None = None
+    headers: dict[str, str] = {}  # noqa: RUF012 - read-only default; extra response headers (e.g. WWW-Authenticate)
 
     def __init__(self, status: int, diagnostics: str | list[str], *, code: str | None = None) -> None:
         messages = [diagnostics] if isinstance(diagnostics, str) else list(diagnostics)

@@ -82,6 +82,8 @@ def build_document(service_ids: Sequence[str], version: str = "0.1.0") -> dict[s
     request_ref = _lift("request", schemas.schema("request"), components)
     feedback_ref = _lift("feedback", schemas.schema("feedback"), components)
     response_ref = _lift("response", schemas.schema("response"), components)
+    explain_request_ref = _lift("timeline-explain-request", schemas.schema("timeline-explain-request"), components)
+    explain_ref = _lift("timeline-explain", schemas.schema("timeline-explain"), components)
     service_id = {
         "name": "service_id",
         "in": "path",
@@ -103,7 +105,9 @@ def build_document(service_ids: Sequence[str], version: str = "0.1.0") -> dict[s
         },
         "components": {
             "schemas": components,
-            "securitySchemes": {"clientJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {"clientJwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                                "timelineToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                                  "description": "The appContext of the card's timeline link"}},
         },
         "paths": {
             "/cds-services": {
@@ -151,6 +155,23 @@ def build_document(service_ids: Sequence[str], version: str = "0.1.0") -> dict[s
                         "404": not_found,
                         "413": too_large,
                         "415": wrong_type,
+                    },
+                }
+            },
+            "/timeline/api/explain": {
+                "post": {
+                    "operationId": "timelineExplain",
+                    "summary": "The relapse timeline: what the relapse guidance concludes from the posted resources",
+                    "security": [{"timelineToken": []}],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": explain_request_ref}}},
+                    "responses": {
+                        "200": {"description": "Facts, series, events, lines and the decision trace (docs/timeline.md)",
+                                "content": {_JSON: {"schema": explain_ref}}},
+                        "400": _error("The body is malformed"),
+                        "401": _error("Missing, expired or another patient's timeline token (production)"),
+                        "413": _error("Request body over RRMM_CDS_MAX_REQUEST_BYTES, or too many resources"),
+                        "415": wrong_type,
+                        "422": _error("The record could not be explained"),
                     },
                 }
             },

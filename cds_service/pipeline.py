@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import requests
@@ -24,11 +24,15 @@ from cds_service.handlers import HookContext
 from cds_service.outbound_http import shared_session_factory
 from cds_service.security.allowlist import FhirAllowlist
 from cds_service.services import SERVICES, ServiceDefinition, build_services
+from cds_service.timeline.links import decorators_for
 from clinical_rules.kb import load_knowledge_base
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[HookContext], list[dict[str, Any]]]
+# Runs on the handler's cards before they are validated (e.g. the timeline link of
+# cds_service.timeline); must not raise for any card a handler can produce.
+CardDecorator = Callable[[HookContext, list[dict[str, Any]]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -82,8 +86,10 @@ class Pipeline:
         session_factory: Callable[[], requests.Session] | None = None,
         handler_for: Callable[[str], Handler] | None = None,
         services: dict[str, ServiceDefinition] | None = None,
+        card_decorators: list[CardDecorator] | None = None,
     ) -> None:
         self.permits = permits
+        self.card_decorators: list[CardDecorator] = list(card_decorators or ())
         self.limits = limits
         self.kb = kb
         # Four request threads per worker by default (rrmm-cds serve, gunicorn gthread), each with
@@ -154,6 +160,13 @@ class Pipeline:
                 },
             )
             return []
+        for decorate in self.card_decorators:
+            try:
+                produced = decorate(ctx, produced)
+            except Exception as exc:  # noqa: BLE001 - a decoration is optional; the cards stand without it
+                log.error("card decorator failed; cards sent without it",
+                          extra={"event": "decorator_error", "service": ctx.service_id,
+                                 "error_type": type(exc).__name__})
         valid = []
         for card in produced:
             if not schemas.is_valid("response", {"cards": [card]}):
@@ -164,17 +177,20 @@ class Pipeline:
         return _unique_uuids(valid, result)
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The pipeline the HTTP service and ``rrmm-cds call`` share: allow-list, limits, knowledge base.
+def build_pipeline(settings: Settings, clock: Callable[[], datetime] | None = None) -> Pipeline:
+    """The pipeline the HTTP service and ``rrmm-cds call`` share: allow-list, limits, knowledge base,
+    the timeline link on the cards (``clock``: when its tokens are issued; default the wall clock).
 
     The knowledge base is loaded and validated here, once; an invalid one stops start-up.
     """
     allowlist = FhirAllowlist.from_setting(settings.fhir_allowlist, production=settings.production)
+    kb = load_knowledge_base()
     return Pipeline(
         permits=allowlist.permits,
         limits=FetchLimits.from_settings(settings),
-        kb=load_knowledge_base(),
+        kb=kb,
         services=build_services(settings.prefetch_page_size),
+        card_decorators=decorators_for(kb, settings, clock or (lambda: datetime.now(UTC))),
     )
 
 

@@ -23,9 +23,11 @@ import orjson
 from gunicorn.glogging import Logger
 
 # -- Prometheus multiprocess mode -------------------------------------------------------------
-# Must be in the environment before any worker imports prometheus_client (workers import the app
-# after fork, so setting it here in the master is early enough).
+# Must be in the environment before anything imports prometheus_client: this file is read before
+# the application is loaded (preload_app below loads it right after, in the master).
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/rrmm-cds-metrics"))
+# The preloaded application creates its (unused) master-process samples on import.
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def _cpu_limit() -> int:
@@ -57,6 +59,10 @@ bind = f"0.0.0.0:{_int_env('PORT', default=8080)}"
 # CPU plus one keeps cores busy while some workers wait on the network.
 workers = _int_env("GUNICORN_WORKERS", "WEB_CONCURRENCY", default=2 * _cpu_limit() + 1)
 worker_class = "sync"
+# Load the application (knowledge base, schemas, terminology, migrations of the SQLite store) once
+# in the master; workers share it copy-on-write and start in milliseconds. post_fork gives each
+# worker its own database connections (cds_service.app.after_fork reviews what else a fork shares).
+preload_app = True
 # The outbound fetch budget defaults to 15 s; the worker timeout leaves margin above it.
 timeout = _int_env("GUNICORN_TIMEOUT", default=30)
 graceful_timeout = 30
@@ -123,10 +129,23 @@ logger_class = JsonAccessLogger
 # -- server hooks -----------------------------------------------------------------------------
 def on_starting(server: Any) -> None:
     """Start every master with an empty metrics directory (stale files would be merged in)."""
-    _check_settings()
     if METRICS_DIR.exists():
         shutil.rmtree(METRICS_DIR)
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each new worker: the master's objects out of the collector's reach, its own connections.
+
+    A collection walks (and so writes to) every object it tracks: freezing first keeps the pages
+    of the preloaded application shared with the master (gc.freeze only relinks list heads).
+    """
+    gc.freeze()
+    app = getattr(worker.app, "callable", None)  # the application preload_app built in the master
+    if app is not None:
+        from cds_service.app import after_fork
+
+        after_fork(app)
 
 
 def post_worker_init(worker: Any) -> None:
@@ -151,7 +170,8 @@ def child_exit(server: Any, worker: Any) -> None:
 
 # -- deployment: settings checked once, /metrics on its own port --------------------------------
 def _check_settings() -> None:
-    """A bad configuration stops the master with one line, before any worker boots (and fails)."""
+    """A bad configuration stops gunicorn with one line while it reads this file: before the
+    preloaded application (or any worker) fails on it with a traceback."""
     from cds_service.config import ConfigError, Settings
 
     try:
@@ -166,3 +186,6 @@ def when_ready(server: Any) -> None:
     from cds_service.observability.metrics_server import when_ready as start_metrics_server
 
     start_metrics_server(server)
+
+
+_check_settings()

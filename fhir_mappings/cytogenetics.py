@@ -193,11 +193,12 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
     narrative_codes = codes.loinc("fish_narrative")
     results: list[CytogeneticResult] = []
     on_file = False
-    for obs in index.of_type("Observation"):
-        # A FISH panel may carry one component per probe, each with its own code and answer.
+    # Numeric labs and vitals (the bulk of a record) carry no FISH result: only Observations with
+    # an answer or components (a FISH panel may carry one component per probe) are read.
+    for obs in index.observations_with_answer():
         components = obs.get("component")
         if not _has_answer(obs) and not components:
-            continue  # numeric labs and vitals (the bulk of a record) carry no FISH result
+            continue
         parts = [obs, *(c for c in listed(components) if isinstance(c, dict))]
         if not any(_has_answer(part) for part in parts):
             continue

@@ -45,6 +45,12 @@ def period_end(period: Any) -> date | None:
 
 def effective_date(resource: dict[str, Any]) -> date | None:
     """When an Observation (or similar) applies: ``effective[x]``, else ``issued``."""
+    text = resource.get("effectiveDateTime")
+    if text.__class__ is str and len(text) >= 10 and text[4] == "-" and text[7] == "-":
+        try:  # the usual case, without the calls of the general path (run for every Observation)
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
     for key in ("effectiveDateTime", "effectiveInstant"):
         found = parse_date(resource.get(key))
         if found:

@@ -29,6 +29,8 @@ _DROP_STATUS: dict[str, frozenset[str]] = {
     "DiagnosticReport": frozenset({"entered-in-error", "cancelled"}),
 }
 _REFUTED = frozenset({"refuted", "entered-in-error"})
+# Observation elements that carry a finding rather than a number (see observations_with_answer).
+_ANSWER_KEYS = frozenset({"valueString", "valueCodeableConcept", "valueBoolean", "component"})
 # Where a resource names its patient.
 _PATIENT_FIELDS = ("subject", "patient")
 
@@ -64,6 +66,7 @@ class ResourceIndex:
         self._by_type: dict[str, dict[str, Resource]] = defaultdict(dict)
         self._anonymous: dict[str, list[Resource]] = defaultdict(list)  # resources without an id
         self._obs_by_code: dict[str, list[Resource]] | None = None
+        self._obs_with_answer: list[Resource] | None = None
         self.dropped: Counter[str] = Counter()  # reason -> count, for the log (never ids)
 
     # -- feeding -------------------------------------------------------------------------------
@@ -94,7 +97,7 @@ class ResourceIndex:
             self.dropped[reason] += 1
             return
         rid = resource.get("id")
-        self._obs_by_code = None
+        self._obs_by_code = self._obs_with_answer = None
         if isinstance(rid, str) and rid:
             # The same resource often arrives under several prefetch keys: keep the first copy.
             self._by_type[rtype].setdefault(rid, resource)
@@ -175,16 +178,41 @@ class ResourceIndex:
     def observations_with_code(self, code: str) -> list[Resource]:
         """Observations carrying ``code`` in any coding of ``Observation.code`` (built once)."""
         if self._obs_by_code is None:
-            table: dict[str, list[Resource]] = defaultdict(list)
-            for obs in self.of_type("Observation"):
-                seen: set[str] = set()
-                for c in codings(obs.get("code")):
-                    code_ = c.get("code")
-                    if isinstance(code_, str) and code_ not in seen:
-                        seen.add(code_)
-                        table[code_].append(obs)
-            self._obs_by_code = table
-        return self._obs_by_code.get(code, [])
+            self._index_observations()
+        return self._obs_by_code.get(code, [])  # type: ignore[union-attr]
+
+    def observations_with_answer(self) -> list[Resource]:
+        """Observations with a coded, text or boolean value, or with components (a panel), in
+        index order: what carries a finding rather than a number (built with the code table)."""
+        if self._obs_with_answer is None:
+            self._index_observations()
+        return self._obs_with_answer  # type: ignore[return-value]
+
+    def _index_observations(self) -> None:
+        """One pass over the Observations: by code, and those carrying an answer."""
+        table: dict[str, list[Resource]] = defaultdict(list)
+        answered: list[Resource] = []
+        for obs in self.of_type("Observation"):
+            concept = obs.get("code")
+            if isinstance(concept, dict):
+                listed_codings = concept.get("coding")
+                if isinstance(listed_codings, list):
+                    if len(listed_codings) == 1:  # the usual case: no duplicates to skip
+                        c = listed_codings[0]
+                        code_ = c.get("code") if isinstance(c, dict) else None
+                        if isinstance(code_, str):
+                            table[code_].append(obs)
+                    else:
+                        seen: set[str] = set()
+                        for c in listed_codings:
+                            code_ = c.get("code") if isinstance(c, dict) else None
+                            if isinstance(code_, str) and code_ not in seen:
+                                seen.add(code_)
+                                table[code_].append(obs)
+            if _ANSWER_KEYS.intersection(obs):
+                answered.append(obs)
+        self._obs_by_code = table
+        self._obs_with_answer = answered
 
     def unresolved_medication_references(self) -> set[str]:
         """``Medication/<id>`` references (not contained) that the index cannot resolve: the HTTP

@@ -24,6 +24,7 @@ from fhir_mappings.terminology import Codes
 FINAL_STATUSES = frozenset({"final", "amended", "corrected"})
 
 _LB_TO_KG = 0.45359237
+_UNREAD: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,26 +174,47 @@ class ObservationReader:
         self._index = index
         self._evaluation_date = evaluation_date
         self._codes = codes or Codes.default()
-        self._cache: dict[tuple[str, bool], list[Measurement]] = {}
+        # Each kind's series is read once (all statuses); ``final_only`` filters that one reading.
+        self._series: dict[str, list[tuple[Measurement, bool]]] = {}
+        self._measurements: dict[tuple[str, bool], list[Measurement]] = {}
+        self._resources: dict[str, list[dict[str, Any]]] = {}
+        self._latest: dict[tuple[str, int | None], Measurement | None] = {}
+        # effective_date per Observation (by identity: the index keeps every resource alive).
+        self._dates: dict[int, date | None] = {}
         self.notes: list[DataNote] = []
 
     def resources(self, kind_name: str) -> list[dict[str, Any]]:
-        """Observations carrying any LOINC code of the kind, each once."""
-        seen: set[int] = set()
-        found: list[dict[str, Any]] = []
-        for code in sorted(self._codes.loinc(kind_name)):
-            for obs in self._index.observations_with_code(code):
-                if id(obs) not in seen:
-                    seen.add(id(obs))
-                    found.append(obs)
+        """Observations carrying any LOINC code of the kind, each once (looked up once per kind)."""
+        found = self._resources.get(kind_name)
+        if found is None:
+            seen: set[int] = set()
+            found = []
+            for code in sorted(self._codes.loinc(kind_name)):
+                for obs in self._index.observations_with_code(code):
+                    if id(obs) not in seen:
+                        seen.add(id(obs))
+                        found.append(obs)
+            self._resources[kind_name] = found
         return found
+
+    def _date(self, obs: dict[str, Any]) -> date | None:
+        key = id(obs)
+        when = self._dates.get(key, _UNREAD)
+        if when is _UNREAD:
+            when = self._dates[key] = effective_date(obs)
+        return when  # type: ignore[return-value]
 
     def measurements(self, kind: Kind, final_only: bool = False) -> list[Measurement]:
         """Every usable value of ``kind``, normalised, sorted by date (stable for ties)."""
         key = (kind.name, final_only)
-        if key not in self._cache:
-            self._cache[key] = self._read(kind, final_only)
-        return self._cache[key]
+        found = self._measurements.get(key)
+        if found is None:
+            series = self._series.get(kind.name)
+            if series is None:
+                series = self._series[kind.name] = self._read(kind)
+            found = [m for m, final in series if final] if final_only else [m for m, _ in series]
+            self._measurements[key] = found
+        return found
 
     def latest(self, kind: Kind, within: int | None = None,
                accept: Callable[[Measurement], bool] | None = None) -> Measurement | None:
@@ -200,32 +222,40 @@ class ObservationReader:
 
         Only the candidates from the newest backwards are converted, so a record with thousands
         of creatinine values costs one date parse per value, not one full reading."""
+        key = (kind.name, within)
+        if accept is None and key in self._latest:
+            return self._latest[key]
         earliest = self._evaluation_date - timedelta(days=within) if within is not None else date.min
         dated: list[tuple[date, int, dict[str, Any]]] = []
         for position, obs in enumerate(self.resources(kind.name)):
-            when = effective_date(obs)
+            when = self._date(obs)
             if when is not None and earliest <= when <= self._evaluation_date:
                 dated.append((when, position, obs))
         dated.sort(key=lambda item: (item[0], item[1]))
+        found = None
         for when, _position, obs in reversed(dated):
             measurement = self._measure(kind, obs, when)
             if measurement is not None and (accept is None or accept(measurement)):
-                return measurement
-        return None
+                found = measurement
+                break
+        if accept is None:
+            # The same question again (weight for renal function and for body size) is answered
+            # from here: a second reading would also repeat the notes of unusable values.
+            self._latest[key] = found
+        return found
 
-    def _read(self, kind: Kind, final_only: bool) -> list[Measurement]:
-        result: list[Measurement] = []
+    def _read(self, kind: Kind) -> list[tuple[Measurement, bool]]:
+        """(measurement, whether its status is one the IMWG computation trusts), by date."""
+        result: list[tuple[Measurement, bool]] = []
         for obs in self.resources(kind.name):
-            status = obs.get("status")
-            if final_only and isinstance(status, str) and status not in FINAL_STATUSES:
-                continue
-            when = effective_date(obs)
+            when = self._date(obs)
             if when is None or when > self._evaluation_date:
                 continue  # undated, or after the evaluation date: not known "now"
             measurement = self._measure(kind, obs, when)
             if measurement is not None:
-                result.append(measurement)
-        result.sort(key=lambda m: m.date)
+                status = obs.get("status")
+                result.append((measurement, not isinstance(status, str) or status in FINAL_STATUSES))
+        result.sort(key=lambda item: item[0].date)
         return result
 
     def _measure(self, kind: Kind, obs: dict[str, Any], when: date) -> Measurement | None:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if service_id not in SERVICES:
         print(f"rrmm-cds call: unknown service {service_id!r} (services: {', '.join(SERVICES)})", file=sys.stderr)
         return 2
-    from cds_service.pipeline import build_pipeline  # the rules load here, not for --help
+    from cds_service.pipeline import build_pipeline  # heavy: after the request's checks, not for --help
 
     pipeline = build_pipeline(settings)
     evaluation_date = args.date or datetime.now(UTC).date()

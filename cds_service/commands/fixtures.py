@@ -23,13 +23,17 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
 
 from cds_service import samples
 from cds_service.commands._arguments import iso_date
 from cds_service.services import SERVICES
+
+if TYPE_CHECKING:
+    import requests
+
+# requests is imported where it is used: `rrmm-cds --help` imports every command module.
 
 TOKEN_ENV = "RRMM_CDS_FIXTURES_TOKEN"
 UPLOAD_TIMEOUT_SECONDS = 120.0
@@ -105,6 +109,8 @@ def _base_url(raw: str) -> str | None:
 
 
 def run_load(args: argparse.Namespace) -> int:
+    import requests
+
     base = _base_url(args.fhir_server)
     chosen = _selected(args.only)
     if base is None or chosen is None:

@@ -16,9 +16,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clinical_rules.kb import KB_DIR, KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+if TYPE_CHECKING:
+    from clinical_rules.kb import KnowledgeBase
+
+# Heavy modules are imported where they are used: `rrmm-cds --help` imports every command module.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--only", nargs="+", metavar="ID", help="only these scenarios / personas")
     check.set_defaults(func=run_check)
     schema = actions.add_parser("schema", help="write the JSON Schema of each knowledge-base file")
-    schema.add_argument("--output", default=None, help=f"directory (default: {KB_DIR / 'schema'})")
+    schema.add_argument("--output", default=None, help="directory (default: schema/ of the packaged knowledge base)")
     schema.set_defaults(func=run_schema)
 
 
@@ -49,6 +52,7 @@ def run_check(args: argparse.Namespace) -> int:
     from cds_service import samples
     from cds_service.scenarios import ScenarioError, load_persona_expectations, load_scenarios, run
     from cds_service.scenarios.personas import run_personas
+    from clinical_rules.kb import KB_DIR, load_knowledge_base
 
     directory = Path(args.check_path or args.path or KB_DIR).resolve()
     kb = _load(str(directory))
@@ -84,6 +88,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from clinical_rules.kb import KB_DIR
     from clinical_rules.kbmodel.schema import write_schemas
 
     output = Path(args.output) if args.output else KB_DIR / "schema"
@@ -101,6 +106,8 @@ def scenario_schemas() -> dict[str, dict[str, Any]]:
 
 
 def _load(path: str | None) -> KnowledgeBase | None:
+    from clinical_rules.kb import KnowledgeBaseError, load_knowledge_base
+
     try:
         return load_knowledge_base(path)
     except KnowledgeBaseError as exc:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from cds_service.commands._arguments import database_url
 from cds_service.commands.db import DatabaseProblem, database_url_from, describe_database_error, open_store
-from cds_service.store.report import FeedbackReport, OutcomeCounts
+
+if TYPE_CHECKING:
+    from cds_service.store.report import FeedbackReport, OutcomeCounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,8 +8,6 @@ import shutil
 import sys
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
 from cds_service.config import Settings
 from cds_service.observability import metrics_server
 from cds_service.observability.prefork import ENVIRONMENT_VARIABLE as MULTIPROC_VARIABLE
@@ -34,25 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threads", type=int, default=DEFAULT_THREADS, help=f"threads per worker (default {DEFAULT_THREADS})"
     )
     parser.set_defaults(func=run)
-
-
-class _ServiceApplication(BaseApplication):
-    """gunicorn configured from Python: each worker builds its own app (no shared connections)."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        self._options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            # Settings newer than the installed gunicorn (e.g. the control socket, 23+) are skipped.
-            if key in self.cfg.settings:
-                self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from cds_service.app import create_app
-
-        return create_app()
 
 
 def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
@@ -148,5 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if chosen_here:
         # A temporary directory of this run's own: gone when the master exits, not left per start.
         options["on_exit"] = lambda _server: shutil.rmtree(metrics_dir, ignore_errors=True)
-    _ServiceApplication(options).run()
+    from cds_service.commands._gunicorn_app import ServiceApplication  # gunicorn: not for --help
+
+    ServiceApplication(options).run()
     return 0

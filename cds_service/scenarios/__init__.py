@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from cds_service.scenarios.models import PersonaExpect, PersonaFile, Scenario, ScenarioFile
 from cds_service.scenarios.outcome import Outcome, outcome, problems, summary
 from clinical_rules.kb import KB_DIR, KnowledgeBase
+from clinical_rules.kbmodel.loading import load_yaml
 
 SCENARIO_DIR = "scenarios"
 PERSONAS_FILE = "personas.yaml"
@@ -72,7 +73,7 @@ def run(scenario: Scenario, kb: KnowledgeBase, baseline: KnowledgeBase | None = 
 
 def _read(path: Path, model: type) -> object:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         return model.model_validate(data)
     except FileNotFoundError:
         raise ScenarioError(f"{path.name}: missing") from None

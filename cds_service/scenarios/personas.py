@@ -4,15 +4,17 @@ against their expectations (``scenarios/personas.yaml`` of the knowledge base)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from cds_service import samples
+from cds_service.config import Settings
 from cds_service.data_gathering import FetchLimits
 from cds_service.errors import CdsHttpError
 from cds_service.pipeline import Pipeline
 from cds_service.samples.expectations import problems
 from cds_service.scenarios.models import PersonaExpect
 from cds_service.services import SERVICES
+from cds_service.timeline.links import decorators_for
 from clinical_rules.kb import KnowledgeBase
 
 
@@ -24,8 +26,10 @@ class PersonaResult:
 
 
 def offline_pipeline(kb: KnowledgeBase) -> Pipeline:
-    """The pipeline with prefetch only (no FHIR server is ever called) and this knowledge base."""
-    return Pipeline(permits=lambda _url: False, limits=FetchLimits(timeout=1.0, budget=1.0, retries=0), kb=kb)
+    """The pipeline with prefetch only (no FHIR server is ever called) and this knowledge base, with
+    the timeline link of a development service."""
+    return Pipeline(permits=lambda _url: False, limits=FetchLimits(timeout=1.0, budget=1.0, retries=0), kb=kb,
+                    card_decorators=decorators_for(kb, Settings(), lambda: datetime.now(UTC)))
 
 
 def run_personas(kb: KnowledgeBase, expectations: dict[str, PersonaExpect], today: date,

@@ -31,6 +31,8 @@ SCHEMA_NAMES = (
     "context-order-sign",
     "feedback",
     "response",
+    "timeline-explain-request",
+    "timeline-explain",
 )
 MAX_REPORTED_ERRORS = 5
 

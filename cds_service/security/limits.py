@@ -23,6 +23,16 @@ def _count(value: Any) -> int:
     return 0
 
 
+def count_value_resources(value: Any, *, keyed: bool = True) -> int:
+    """Resources in the timeline's explain body: a resource, a Bundle (its entries), a list of
+    either (the pages of a search), or a map of keys to any of these."""
+    if isinstance(value, list):
+        return sum(count_value_resources(item, keyed=False) for item in value)
+    if isinstance(value, dict) and "resourceType" not in value:
+        return sum(count_value_resources(item, keyed=False) for item in value.values()) if keyed else 0
+    return _count(value)
+
+
 def count_resources(document: Any) -> int:
     """How many FHIR resources a hook request carries (prefetch plus context)."""
     if not isinstance(document, dict):

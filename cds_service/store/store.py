@@ -17,13 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +29,12 @@ from cds_service.store.records import AuditCard, AuditEntry
 from cds_service.store.report import FeedbackReport, build_feedback_report
 from cds_service.store.schema import audit_card, audit_response, feedback, jwt_jti
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (and the Mako templates it imports) is loaded only to migrate or read a revision: a
+# server whose database is migrated by a release job never needs it.
+
 log = logging.getLogger(__name__)
 
 # Expired jti rows are swept at most this often per process (a sweep is one indexed DELETE).
@@ -40,6 +42,10 @@ _JTI_PURGE_INTERVAL_S = 60.0
 # Key columns are bounded; longer client-chosen values are stored by their digest instead.
 _MAX_KEY_LENGTH = 200
 _MAX_CARD_UUID_LENGTH = 200
+
+
+_INSERT_AUDIT_RESPONSE = insert(audit_response).returning(audit_response.c.id)
+_INSERT_AUDIT_CARD = insert(audit_card)
 
 
 class FeedbackError(ValueError):
@@ -77,16 +83,22 @@ class Store:
         before the first connection: two gunicorn workers opening a fresh store would otherwise race
         on switching it to WAL and creating the version table ("database is locked").
         """
+        from alembic import command
+
         with sqlite_migration_lock(self.engine), self.engine.begin() as connection:
             config = _alembic_config(connection)
             command.upgrade(config, revision)
 
     def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     @staticmethod
     def head_revision() -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
 
     def dispose(self) -> None:
@@ -131,25 +143,29 @@ class Store:
     # -- audit --------------------------------------------------------------------------------
 
     def record_audit(self, entry: AuditEntry) -> None:
-        """Append one response to the audit trail (the caller decides how to handle failures)."""
+        """Append one response to the audit trail (the caller decides how to handle failures).
+
+        One transaction, committed before the answer leaves (no row is lost to a crash after it):
+        the two INSERTs are built once and take their values as parameters, so SQLAlchemy reuses
+        their compiled form instead of building and caching a statement per call.
+        """
         cards = [AuditCard(*card) for card in entry.cards]
         with self.engine.begin() as connection:
             response_id = connection.execute(
-                insert(audit_response)
-                .values(
-                    service_id=entry.service_id,
-                    hook_instance=entry.hook_instance,
-                    patient_hash=entry.patient_hash,
-                    kb_version=entry.kb_version,
-                    card_count=len(cards),
-                    duration_ms=float(entry.duration_ms),
-                    created_at=entry.created_at or datetime.now(UTC),
-                )
-                .returning(audit_response.c.id)
+                _INSERT_AUDIT_RESPONSE,
+                {
+                    "service_id": entry.service_id,
+                    "hook_instance": entry.hook_instance,
+                    "patient_hash": entry.patient_hash,
+                    "kb_version": entry.kb_version,
+                    "card_count": len(cards),
+                    "duration_ms": float(entry.duration_ms),
+                    "created_at": entry.created_at or datetime.now(UTC),
+                },
             ).scalar_one()
             if cards:
                 connection.execute(
-                    insert(audit_card),
+                    _INSERT_AUDIT_CARD,
                     [
                         {
                             "response_id": response_id,
@@ -222,6 +238,8 @@ def sqlite_migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def _alembic_config(connection: Connection | None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option(
         "script_location", str(resources.files("cds_service.store").joinpath("migrations"))

@@ -143,6 +143,10 @@ class OrderCardTexts(KBModel):
     create: Annotated[Template, Slots("measure")]
 
 
+class LinkTexts(KBModel):
+    timeline: Text  # the SMART link to the relapse timeline app (treatment and referral cards)
+
+
 class CardTexts(KBModel):
     source_label: Annotated[Template, Slots("version")]
     order_source_label: Annotated[Template, Slots("version")]
@@ -159,3 +163,4 @@ class CardTexts(KBModel):
     workup: WorkupTexts
     data_gap: DataGapCardTexts
     order_card: OrderCardTexts
+    links: LinkTexts

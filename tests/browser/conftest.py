@@ -22,12 +22,19 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator[object]:
+def playwright_instance() -> Iterator[object]:
+    """One Playwright per test process (its sync API cannot be started twice in one process)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_FLAGS)
-        yield instance
-        instance.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str, playwright_instance: object) -> Iterator[object]:
+    instance = playwright_instance.chromium.launch(  # type: ignore[attr-defined]
+        executable_path=chromium_path, args=CHROMIUM_FLAGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture(scope="session")

@@ -108,7 +108,7 @@ def test_gunicorn_workers_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_gunicorn_resets_the_metrics_directory(gunicorn_config: dict[str, Any], tmp_path: Path) -> None:
     metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
+    metrics_dir.mkdir(exist_ok=True)  # the configuration creates it for the preloaded application
     (metrics_dir / "counter_123.db").write_bytes(b"stale")
     gunicorn_config["on_starting"](None)
     assert metrics_dir.is_dir() and not any(metrics_dir.iterdir())
@@ -152,3 +152,26 @@ def test_worker_gc_tuning(gunicorn_config: dict[str, Any]) -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+
+
+def test_gunicorn_preloads_and_each_worker_gets_its_own_store_connections(
+    gunicorn_config: dict[str, Any], test_settings: Any, fixed_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from cds_service.app import create_app
+
+    assert gunicorn_config["preload_app"] is True
+    app = create_app(test_settings, clock=fixed_clock)
+    engine = app.extensions["rrmm_cds"].store.engine
+    disposed: list[bool] = []
+    monkeypatch.setattr(engine, "dispose", lambda close=True: disposed.append(close))
+    try:
+        gunicorn_config["post_fork"](None, SimpleNamespace(app=SimpleNamespace(callable=app)))
+        assert gc.get_freeze_count() > 0, "the master's objects stay out of the worker's collections"
+    finally:
+        gc.unfreeze()
+    assert disposed == [False], "the master's connections are dropped, not closed"
+    # Another WSGI application under the same configuration (the benchmark's floor) has none.
+    gunicorn_config["post_fork"](None, SimpleNamespace(app=SimpleNamespace(callable=object())))
+    gc.unfreeze()

@@ -229,6 +229,13 @@
       const links = el('div', { className: 'links' });
       for (const link of card.links) {
         const safe = /^https?:\/\//i.test(link.url);
+        const persona = currentPersona();
+        if (link.type === 'smart' && /\/timeline\/launch\.html$/.test(link.url) && persona) {
+          // No EHR here to launch the SMART app: open the timeline on this sample patient's record.
+          links.append(el('a', { href: `/timeline/?demo=${encodeURIComponent(persona.id)}`, target: '_blank',
+            rel: 'noopener', dataTestid: 'timeline-link' }, `${link.label} ↗ (sample patient, no SMART launch)`));
+          continue;
+        }
         links.append(safe
           ? el('a', { href: link.url, target: '_blank', rel: 'noopener noreferrer' }, `${link.label} ↗`)
           : el('span', {}, `${link.label} (${link.type})`));
