@@ -24,16 +24,16 @@ def evidence_ref(evidence: Evidence) -> str:
     return f"`{evidence.reference}`{when}{label}"
 
 
-def fact_line(fact: FactUsed, kb: KnowledgeBase, max_sources: int = 3) -> str:
-    line = f"- {escape(fact.label.text)}"
-    if fact.evidence:
-        layout = kb.cards.layout
-        distinct = _unique(fact.evidence)
-        refs = [evidence_ref(e) for e in distinct[:max_sources]]
-        more = len(distinct) - max_sources
-        line += layout.fact_sources.render(references="; ".join(refs),
-                                           more=layout.more_sources.render(count=more) if more > 0 else "")
-    return line
+def fact_line(fact: FactUsed, kb: KnowledgeBase) -> str:
+    """One fact as a bullet. The resources behind it go to the card's provenance extension
+    (:func:`fact_references`), not into the text (04 §1)."""
+    return f"- {escape(fact.label.text)}"
+
+
+def fact_references(facts: Iterable[FactUsed]) -> list[dict[str, object]]:
+    """The resources behind each fact, for the provenance extension."""
+    return [{"fact": fact.label.text, "references": [e.reference for e in _unique(fact.evidence)]}
+            for fact in facts if fact.evidence]
 
 
 def bullets(items: Iterable[str]) -> str:

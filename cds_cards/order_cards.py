@@ -59,6 +59,7 @@ def render_finding(finding: OrderFinding, patient_id: str, kb: KnowledgeBase) ->
         selection_behavior=behaviour,
         links=finding.links,
         override_reasons=finding.override_reasons,
+        facts_used=finding.facts_used,
     )
 
 
@@ -158,7 +159,7 @@ def finding_detail(finding: OrderFinding, kb: KnowledgeBase) -> str:
 
 
 def _draft_line(draft: DraftOrder, kb: KnowledgeBase) -> str:
-    parts = [f"`{draft.reference}` {escape(draft.label)}"]
+    parts = [escape(draft.label)]  # the draft's id is in the fix (resourceId), not in the text
     if draft.dose is not None:
         from_text = f" {kb.cards.order_card.from_text.render()}" if draft.dose.source == "text" else ""
         parts.append(f"{draft.dose.value:g} {draft.dose.unit}{from_text}")

@@ -12,6 +12,7 @@ a response never carries an empty array.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from cds_cards.markdown import escape
@@ -30,9 +31,11 @@ def ordered_sources(provenance: Provenance, kb: KnowledgeBase) -> tuple[list[str
     return seeds, others
 
 
-def extension(provenance: Provenance, kb: KnowledgeBase) -> dict[str, Any]:
+def extension(provenance: Provenance, kb: KnowledgeBase, facts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     seeds, others = ordered_sources(provenance, kb)
     body: dict[str, Any] = {"kbVersion": provenance.kb_version}
+    if facts:
+        body["facts"] = facts  # the resources behind each fact the card states
     if provenance.rule_ids:
         body["ruleIds"] = list(provenance.rule_ids)
     if seeds:
@@ -43,15 +46,23 @@ def extension(provenance: Provenance, kb: KnowledgeBase) -> dict[str, Any]:
 
 
 def provenance_line(provenance: Provenance, kb: KnowledgeBase) -> str:
-    """"*Rule R3, H1 · KB 2026.1 · Sources: S0: …; label: …*" (cards.yaml layout.provenance)."""
-    layout = kb.cards.layout
-    seeds, others = ordered_sources(provenance, kb)
-    cited = "; ".join(layout.provenance_source.render(id=s, title=escape(kb.sources[s].title)) if s in kb.sources
-                      else s for s in (*seeds, *others))
-    return layout.provenance.render(rules=", ".join(provenance.rule_ids), version=provenance.kb_version, sources=cited)
+    """"*Rule R3, H1 · KB 2026.2 · Sources: CASTOR; US label; S0 (…); S4 (…)*" (cards.yaml layout.provenance)."""
+    return kb.cards.layout.provenance.render(rules=", ".join(provenance.rule_ids), version=provenance.kb_version,
+                                             sources=cited_sources(provenance.sources, kb))
 
 
-def with_provenance(card: dict[str, Any], provenance: Provenance, kb: KnowledgeBase) -> dict[str, Any]:
+def cited_sources(sources: Iterable[str], kb: KnowledgeBase) -> str:
+    """Sources as a card names them: trials and labels first, then consensus and publications,
+    then the seeds (03 §8.3), each by its short name."""
+    rank = {"trial": 0, "label": 1, "seed": 3}
+    known = sorted({s for s in sources if s in kb.sources}, key=lambda s: (rank.get(kb.sources[s].kind, 2), s))
+    unknown = sorted({s for s in sources if s not in kb.sources})
+    return "; ".join([*(escape(kb.sources[s].short) for s in known), *unknown])
+
+
+def with_provenance(card: dict[str, Any], provenance: Provenance, kb: KnowledgeBase,
+                    facts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``card`` with its provenance extension (the card dict is returned, updated in place)."""
-    card["extension"] = extension(provenance, kb)
+    card["extension"] = extension(provenance, kb, facts)
     return card
+

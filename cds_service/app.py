@@ -19,22 +19,24 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, g, request
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from cds_service import gc_pause, schemas
 from cds_service.config import Settings
-from cds_service.errors import CdsHttpError, issue_code, operation_outcome
+from cds_service.errors import RETRY_AFTER_S, CdsHttpError, StoreUnavailable, issue_code, operation_outcome
 from cds_service.logging_json import configure_logging
-from cds_service.observability import init_observability, record_feedback
-from cds_service.observability.audit import record_hook_response
+from cds_service.observability import init_observability, record_feedback, record_unknown_card_feedback
+from cds_service.observability.audit import AUDIT_REFUSED, AUDIT_WRITTEN, record_hook_response
 from cds_service.openapi import register_openapi
 from cds_service.pipeline import Pipeline, build_pipeline, find_service
 from cds_service.preview import register_preview
 from cds_service.request_body import read_json_body as _read_json_body
 from cds_service.security.client_auth import install_client_auth
 from cds_service.security.limits import too_many_resources
+from cds_service.security.rate_limit import install_rate_limits
 from cds_service.services import discovery_document
-from cds_service.store import FeedbackError, Store, resolve_audit_salt
+from cds_service.store import FeedbackError, FeedbackItemsRefused, Store, resolve_audit_salt
 from cds_service.timeline import register_timeline
 
 log = logging.getLogger("cds_service.http")
@@ -63,14 +65,21 @@ class AppState:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
-    settings = settings or Settings.from_env()
+    if settings is None:
+        # From the environment, as a server starts it: a production configuration that must not
+        # serve is refused (the gunicorn master and rrmm-cds serve check it first, once).
+        settings = Settings.from_env()
+        settings.check_servable()
     configure_logging(settings)
     schemas.load_all()
     clock = clock or utc_now
     state = AppState(
         settings=settings,
         clock=clock,
-        store=Store.from_url(settings.database_url),
+        store=Store.from_url(
+            settings.database_url,
+            comment_retention_days=settings.feedback_comment_days or None,
+        ),
         pipeline=build_pipeline(settings, clock),
         audit_salt=resolve_audit_salt(settings.audit_salt, settings.database_url),
     )
@@ -83,6 +92,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _register_request_hooks(app)
     # After the request-id/preflight hook, before any route: client JWTs on /cds-services (01 §3).
     install_client_auth(app, settings, state.store)
+    # Then per-client token buckets on hook calls and feedback (keyed by the verified issuer).
+    install_rate_limits(app, settings)
     _register_routes(app, state)
     # The relapse timeline app, its explain endpoint and the card link to it (docs/timeline.md).
     register_timeline(app, state)
@@ -93,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     init_observability(
         app,
         readiness_checks={"knowledge_base": lambda: state.pipeline.kb is not None, "store": state.store.ping},
+        serve_metrics=not settings.production,
     )
     log.info("service configured", extra={"event": "startup", "env": settings.env})
     return app
@@ -137,6 +149,9 @@ def _register_request_hooks(app: Flask) -> None:
     def finish_request(response: Response) -> Response:
         for name, value in CORS_HEADERS.items():
             response.headers[name] = value
+        # Cards and outcomes are about one patient: no cache may keep them; no content sniffing.
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Request-ID"] = g.get("request_id", "")
         started = g.get("started")
         log.info(
@@ -203,13 +218,17 @@ def _register_routes(app: Flask, state: AppState) -> None:
         g.fetches = result.gather.fetches
         g.fetch_errors = result.gather.fetch_errors
         g.outcome = "handler_error" if result.handler_failed else "ok"
-        # Metrics and the audit row; never raises (an audit failure is logged and counted).
-        record_hook_response(
+        # Metrics and the audit row: an answer the audit trail does not hold is not sent.
+        audit = record_hook_response(
             state.store,
             state.audit_salt,
             result,
             kb_version=getattr(state.pipeline.kb, "version", None),
         )
+        if audit == AUDIT_REFUSED:
+            raise CdsHttpError(400, "the request holds a value the audit trail cannot store", code="value")
+        if audit != AUDIT_WRITTEN:
+            raise StoreUnavailable("the audit trail cannot be written right now; try again")
         return json_response(result.response), document
 
     @app.post("/cds-services/<service_id>/feedback")
@@ -220,13 +239,55 @@ def _register_routes(app: Flask, state: AppState) -> None:
         problems = schemas.problems("feedback", document)
         if problems:
             raise CdsHttpError(400, problems)
+        items = _feedback_items(document["feedback"], state.settings)
         try:
-            stored = state.store.record_feedback(service.id, document["feedback"])
+            issued = state.store.issued_card_uuids([item["card"] for item in items])
+        except SQLAlchemyError:
+            raise StoreUnavailable() from None
+        unknown = [index for index, item in enumerate(items) if item["card"] not in issued]
+        if unknown and state.settings.feedback_unknown_cards == "refuse":
+            raise CdsHttpError(
+                400, [f"feedback[{index}].card is not a card this service returned" for index in unknown],
+                code="value",
+            )
+        known = [item for index, item in enumerate(items) if index not in set(unknown)]
+        if unknown:
+            # Acknowledged (the client cannot do better) but not stored: the report counts only
+            # feedback on cards this service returned.
+            log.warning(
+                "feedback for cards this service never returned was discarded",
+                extra={"event": "feedback_unknown_card", "service": service.id, "resources": len(unknown)},
+            )
+            record_unknown_card_feedback(service.id, len(unknown))
+        try:
+            stored = state.store.record_feedback(service.id, known)
         except FeedbackError as exc:
             raise CdsHttpError(400, str(exc)) from None
-        record_feedback(service.id, document["feedback"])
-        g.outcome = f"stored {stored} of {len(document['feedback'])}"
+        except FeedbackItemsRefused as exc:
+            positions = [index for index, item in enumerate(items) if item["card"] in issued]
+            refused = [f"feedback[{positions[index]}] could not be stored" for index in exc.refused]
+            g.outcome = f"stored {exc.stored} of {len(items)}"
+            raise CdsHttpError(
+                400, [*refused, f"the other {len(known) - len(exc.refused)} items were stored"], code="value"
+            ) from None
+        except SQLAlchemyError:
+            raise StoreUnavailable() from None
+        record_feedback(service.id, known)
+        g.outcome = f"stored {stored} of {len(items)}"
         return Response(status=200)
+
+
+def _feedback_items(items: list[dict[str, Any]], settings: Settings) -> list[dict[str, Any]]:
+    """The items as stored: without the free-text userComment when comments are not kept."""
+    if settings.feedback_comment_days:
+        return items
+    stripped = []
+    for item in items:
+        reason = item.get("overrideReason")
+        if isinstance(reason, dict) and "userComment" in reason:
+            item = {**item, "overrideReason": {k: v for k, v in reason.items() if k != "userComment"}}
+        stripped.append(item)
+    return stripped
 
 
 def _free_after_sending(response: Response, document: Any, then: Callable[[], None] | None = None) -> None:
@@ -275,13 +336,23 @@ def _register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
 
+    @app.errorhandler(DataError)
+    def unstorable(exc: DataError) -> Response:
+        # The database refused a value the client sent (schema checks come first): the client's fault.
+        log.warning("store refused a value", extra={"event": "store_refused", "error_type": type(exc).__name__})
+        return json_response(
+            operation_outcome("the request holds a value that cannot be stored", code="value"), status=400
+        )
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
         # Only infrastructure failures get here (hook calls catch their own): say "try again".
         log.error("unexpected error", extra={"event": "unexpected_error", "error_type": type(exc).__name__})
-        return json_response(
+        response = json_response(
             operation_outcome("the service cannot answer right now; try again", code="transient"), status=503
         )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
 
 

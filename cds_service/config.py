@@ -30,6 +30,12 @@ DEFAULT_UPSTREAM_FAILURE_STATUS = 412  # answer when fhirServer fails after retr
 DEFAULT_JWT_ALGORITHMS = ("ES384", "RS384")
 _JWT_ALGORITHMS = frozenset({"ES256", "ES384", "RS256", "RS384"})  # never none or HMAC
 DEFAULT_JWT_LEEWAY_S = 60
+DEFAULT_MAX_DRAFT_ORDERS = 200  # draft orders per order-select / order-sign call (more: 413)
+DEFAULT_MAX_CARDS = 25  # cards per response; beyond it the rest is summarised in one card
+DEFAULT_RATE_LIMIT_PER_S = 50.0  # hook calls + feedback posts per second per client issuer (per worker)
+DEFAULT_RATE_BURST = 200  # requests a client issuer may send at once before it is throttled
+DEFAULT_FEEDBACK_COMMENT_DAYS = 90  # days a free-text override comment is kept (0: not stored)
+MIN_AUDIT_SALT_BYTES = 32
 DEFAULT_TIMELINE_TOKEN_TTL_S = 1800  # the timeline link's token: a card is often opened minutes later
 MIN_TIMELINE_KEY_CHARS = 32
 DEFAULT_TIMELINE_CLIENT_ID = "rrmm-cds-timeline"
@@ -70,6 +76,17 @@ class Settings:
     # Key of the patient-id hash in the audit trail; unset = derived from DATABASE_URL (development
     # only, not secret): see cds_service.store.resolve_audit_salt and README "Operations".
     audit_salt: str | None = None
+    # Amplification bounds (README "Limits").
+    max_draft_orders: int = DEFAULT_MAX_DRAFT_ORDERS
+    max_cards: int = DEFAULT_MAX_CARDS
+    # Token bucket per client issuer (JWT iss) on hook calls and feedback; 0 = no limit.
+    rate_limit_per_s: float = DEFAULT_RATE_LIMIT_PER_S
+    rate_burst: int = DEFAULT_RATE_BURST
+    # Feedback: how long free-text comments are kept; what happens to items for unknown cards.
+    feedback_comment_days: int = DEFAULT_FEEDBACK_COMMENT_DAYS
+    feedback_unknown_cards: Literal["discard", "refuse"] = "discard"
+    # The development card preview at / (RRMM_CDS_PREVIEW; never with client JWTs required).
+    preview: bool = True
     # The relapse timeline (cds_service.timeline; docs/timeline.md): the key of the tokens in card
     # links (production offers no link without it), their lifetime, and whether explain calls
     # without a token are accepted (development only).
@@ -134,12 +151,77 @@ class Settings:
                 text("RRMM_CDS_JWT_LEEWAY_S"), "RRMM_CDS_JWT_LEEWAY_S", DEFAULT_JWT_LEEWAY_S
             ),
             audit_salt=text("RRMM_CDS_AUDIT_SALT"),
+            **_hardening_settings(text, auth),
             **_timeline_settings(text, env),
         )
         if settings.production:
             _require_server_database(database_url)
         return settings
 
+    def check_servable(self) -> None:
+        """Raise ConfigError when these settings must not serve requests (see production_problem).
+
+        Called where the service starts (the gunicorn master, rrmm-cds serve, create_app), not by
+        every command: ``rrmm-cds db upgrade`` needs no audit salt.
+        """
+        problem = production_problem(self) if self.production else None
+        if problem:
+            raise ConfigError(problem)
+
+
+def production_problem(settings: Settings) -> str | None:
+    """Why these production settings must not start the service (one line), or None.
+
+    Production fails safe: the audit hash needs a secret salt (a guessable one lets anyone
+    recover MRN-like patient ids from the audit trail), the store must be a server database
+    (SQLite is a per-pod file), the preview page (sample patients, no authentication) must be
+    off, and FHIR servers must be reached over https (Settings.from_env checks the allow-list).
+    """
+    salt = settings.audit_salt or ""
+    if len(salt.encode()) < MIN_AUDIT_SALT_BYTES:
+        return (
+            f"RRMM_CDS_AUDIT_SALT must be set to a secret of at least {MIN_AUDIT_SALT_BYTES} bytes "
+            "in production (e.g. openssl rand -hex 32)"
+        )
+    if settings.database_url.startswith("sqlite"):
+        return "DATABASE_URL must name a PostgreSQL database in production (SQLite is for development)"
+    if settings.preview:
+        return "RRMM_CDS_PREVIEW must be off in production (the preview page is for development)"
+    return None
+
+
+def _hardening_settings(text: Callable[[str], str | None], auth: str) -> dict[str, object]:
+    """Amplification bounds, rate limits, feedback retention and the preview switch."""
+    unknown = (text("RRMM_CDS_FEEDBACK_UNKNOWN_CARDS") or "discard").lower()
+    if unknown not in ("discard", "refuse"):
+        raise ConfigError("RRMM_CDS_FEEDBACK_UNKNOWN_CARDS must be 'discard' or 'refuse'")
+    preview_raw = (text("RRMM_CDS_PREVIEW") or "").lower()
+    if preview_raw not in ("", "on", "off", "true", "false", "1", "0"):
+        raise ConfigError("RRMM_CDS_PREVIEW must be 'on' or 'off'")
+    # Default: on in development without client JWTs; never while client JWTs are required.
+    preview = preview_raw in ("on", "true", "1") if preview_raw else auth == "disabled"
+    rate = text("RRMM_CDS_RATE_LIMIT")
+    try:
+        rate_limit = DEFAULT_RATE_LIMIT_PER_S if rate is None else float(rate)
+    except ValueError:
+        raise ConfigError("RRMM_CDS_RATE_LIMIT must be a number of requests per second") from None
+    if not 0 <= rate_limit < float("inf"):
+        raise ConfigError("RRMM_CDS_RATE_LIMIT must not be negative")
+    return {
+        "max_draft_orders": _positive_int(
+            text("RRMM_CDS_MAX_DRAFT_ORDERS"), "RRMM_CDS_MAX_DRAFT_ORDERS", DEFAULT_MAX_DRAFT_ORDERS
+        ),
+        "max_cards": max(
+            2, _positive_int(text("RRMM_CDS_MAX_CARDS"), "RRMM_CDS_MAX_CARDS", DEFAULT_MAX_CARDS)
+        ),
+        "rate_limit_per_s": rate_limit,
+        "rate_burst": _positive_int(text("RRMM_CDS_RATE_BURST"), "RRMM_CDS_RATE_BURST", DEFAULT_RATE_BURST),
+        "feedback_comment_days": _non_negative_int(
+            text("RRMM_CDS_FEEDBACK_COMMENT_DAYS"), "RRMM_CDS_FEEDBACK_COMMENT_DAYS", DEFAULT_FEEDBACK_COMMENT_DAYS
+        ),
+        "feedback_unknown_cards": unknown,
+        "preview": preview,
+    }
 
 def _file_setting(env_vars: Mapping[str, str], name: str) -> str:
     """``NAME_FILE`` names a file holding the value (a mounted Kubernetes Secret), for any setting."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 # HTTP status -> the OperationOutcome issue type (FHIR issue-type value set): the one table, for
 # refusals of the service's own and the HTTP layer's alike.
 ISSUE_CODES: dict[int, str] = {
@@ -15,12 +17,22 @@ ISSUE_CODES: dict[int, str] = {
     412: "incomplete",
     413: "too-costly",
     415: "not-supported",
+    429: "throttled",
+    503: "transient",
 }
 
 
 def issue_code(status: int) -> str:
     return ISSUE_CODES.get(status, "processing")
 MAX_DIAGNOSTICS_CHARS = 500
+
+# The one body of every 401 (client authentication, oversized headers at gunicorn or nginx).
+UNAUTHORIZED_BODY = orjson.dumps(
+    {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "login", "diagnostics": "Unauthorized"}],
+    }
+)
 
 
 class CdsHttpError(Exception):
@@ -41,6 +53,18 @@ class CdsHttpError(Exception):
 
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.messages, code=self.code)
+
+
+# Seconds a client is asked to wait after a transient failure (database, replay store, audit trail).
+RETRY_AFTER_S = 2
+
+
+class StoreUnavailable(CdsHttpError):
+    """The database (feedback, audit trail, replay cache) cannot be reached: 503, try again."""
+
+    def __init__(self, diagnostics: str = "the service cannot answer right now; try again") -> None:
+        super().__init__(503, diagnostics, code="transient")
+        self.retry_after = RETRY_AFTER_S
 
 
 class DataUnavailable(CdsHttpError):

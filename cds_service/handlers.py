@@ -29,7 +29,7 @@ from clinical_rules.decisions import ReportedGap
 from clinical_rules.kb import KnowledgeBase, load_knowledge_base
 from clinical_rules.order_checks import check_orders
 from fhir_mappings import build_facts
-from fhir_mappings.draft_orders import DraftOrder, read_draft_orders
+from fhir_mappings.draft_orders import DraftOrder, drafted_service_codes, read_draft_orders
 from fhir_mappings.facts import PatientFacts
 from fhir_mappings.index import ResourceIndex
 
@@ -85,9 +85,12 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
     if not judged:
         return []
     facts = facts_for(ctx)
-    cards = render_findings(check_orders(drafts, judged, facts, kb), ctx.patient_id, kb)
+    services = drafted_service_codes(ctx.context.get("draftOrders"), ctx.patient_id)
+    cards = render_findings(check_orders(drafts, judged, facts, kb, drafted_services=services), ctx.patient_id, kb)
     # The checks ran without part of the record (e.g. the medication history): say so.
-    return cards + render_reported(ctx.reported_gaps, kb, source_label=kb.order_source_label)
+    drafted = [g for d in judged for g in d.generics]
+    return cards + render_reported(ctx.reported_gaps, kb, source_label=kb.order_source_label, facts=facts,
+                                   drafted=drafted)
 
 
 def selected_drafts(drafts: Sequence[DraftOrder], selections: Any) -> tuple[DraftOrder, ...]:

@@ -16,8 +16,9 @@ from typing import Any
 
 import requests
 
+from cds_cards.overflow import cap_cards
 from cds_service import handlers, schemas
-from cds_service.config import Settings
+from cds_service.config import DEFAULT_MAX_CARDS, DEFAULT_MAX_DRAFT_ORDERS, Settings
 from cds_service.data_gathering import FetchLimits, GatherReport, gather
 from cds_service.errors import CdsHttpError
 from cds_service.handlers import HookContext
@@ -46,6 +47,7 @@ class HookResult:
     gather: GatherReport = field(default_factory=GatherReport)
     handler_failed: bool = False
     cards_dropped: int = 0
+    cards_summarised: int = 0  # cards beyond the per-response limit, stood for by one summary card
     gather_ms: float = 0.0
     rules_ms: float = 0.0
 
@@ -87,9 +89,14 @@ class Pipeline:
         handler_for: Callable[[str], Handler] | None = None,
         services: dict[str, ServiceDefinition] | None = None,
         card_decorators: list[CardDecorator] | None = None,
+        max_draft_orders: int = DEFAULT_MAX_DRAFT_ORDERS,
+        max_cards: int = DEFAULT_MAX_CARDS,
     ) -> None:
         self.permits = permits
         self.card_decorators: list[CardDecorator] = list(card_decorators or ())
+        # Amplification bounds: drafts judged per order call (413 beyond), cards per response.
+        self.max_draft_orders = max_draft_orders
+        self.max_cards = max(2, max_cards)
         self.limits = limits
         self.kb = kb
         # Four request threads per worker by default (rrmm-cds serve, gunicorn gthread), each with
@@ -104,6 +111,14 @@ class Pipeline:
         service = find_service(service_id, self.services)
         request = validate_request(service, document)
         context = request["context"]
+        drafts = _draft_count(context.get("draftOrders"))
+        if drafts > self.max_draft_orders:
+            raise CdsHttpError(
+                413,
+                f"context.draftOrders holds {drafts} draft orders; at most {self.max_draft_orders} are "
+                "checked in one call (RRMM_CDS_MAX_DRAFT_ORDERS)",
+                code="too-costly",
+            )
         report = GatherReport()
         started = time.perf_counter()
         index = gather(
@@ -133,6 +148,10 @@ class Pipeline:
             gather=report,
         )
         cards = self._cards(ctx, result)
+        if len(cards) > self.max_cards and self.kb is not None:
+            label = self.kb.source_label if service.hook == "patient-view" else self.kb.order_source_label
+            result.cards_summarised = len(cards) - (self.max_cards - 1)
+            cards = cap_cards(cards, self.max_cards, self.kb, source_label=label)
         result.response = {"cards": cards}
         result.gather_ms = (gathered - started) * 1000
         result.rules_ms = (time.perf_counter() - gathered) * 1000
@@ -191,7 +210,15 @@ def build_pipeline(settings: Settings, clock: Callable[[], datetime] | None = No
         kb=kb,
         services=build_services(settings.prefetch_page_size),
         card_decorators=decorators_for(kb, settings, clock or (lambda: datetime.now(UTC))),
+        max_draft_orders=settings.max_draft_orders,
+        max_cards=settings.max_cards,
     )
+
+
+def _draft_count(draft_orders: Any) -> int:
+    """Entries of the draftOrders Bundle (the context schema has checked its shape)."""
+    entries = draft_orders.get("entry") if isinstance(draft_orders, dict) else None
+    return len(entries) if isinstance(entries, list) else 0
 
 
 def _unique_uuids(cards: list[dict[str, Any]], result: HookResult) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from flask import request
 
+from cds_service import schemas
 from cds_service.errors import CdsHttpError
 
 JSON_MIMETYPES = frozenset({"application/json"})
@@ -24,16 +25,26 @@ def read_json_body(limit: int) -> Any:
     if request.content_length is not None and request.content_length > limit:
         _discard_body(limit)
         raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
-    body = _read_at_most(limit + 1)
+    try:
+        body = _read_at_most(limit + 1)
+    except OSError:
+        # The server's read deadline passed (RRMM_CDS_BODY_TIMEOUT) or the client went away.
+        raise CdsHttpError(408, "the request body was not received in time", code="timeout") from None
     if len(body) > limit:
         _discard_body(limit)
         raise CdsHttpError(413, f"request body is larger than {limit} bytes", code="too-costly")
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError:
         # orjson refuses invalid UTF-8, lone surrogates, nesting deeper than 1024 and
         # out-of-range numbers: all "not acceptable JSON" for us.
         raise CdsHttpError(400, "request body is not valid JSON", code="structure") from None
+    # A character the store cannot keep (U+0000) is refused before anything is stored.
+    if schemas.UNSTORABLE_ESCAPE in body:
+        problems = schemas.unstorable_text(document)
+        if problems:
+            raise CdsHttpError(400, problems, code="value")
+    return document
 
 
 # Most HTTP clients send the whole body before they read the answer: answering 413 at once makes

@@ -251,6 +251,10 @@ class InfoCard:
     links: tuple[tuple[str, str], ...] = ()  # (label, absolute URL)
     facts_used: tuple[FactUsed, ...] = ()
     override_reasons: tuple[tuple[str, str], ...] = ()  # (code, display)
+    precedes: str | None = None  # a family whose cards this card is shown before ("treatment")
+    # The referral card: each T-cell redirecting product's label population judged on the facts
+    # (clinical_rules.tcr_eligibility.Eligibility), for the decision trace.
+    eligibility: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,11 @@ def _refractory_in_class(class_name: str) -> Callable[[PatientFacts], int]:
     return lambda facts: sum(1 for h in facts.drug_histories if h.refractory and class_name in h.classes)
 
 
+def _exposed_to_class(class_name: str) -> Callable[[PatientFacts], bool]:
+    """Any exposure (refractory or not) to a drug of the class."""
+    return lambda facts: any(class_name in h.classes for h in facts.drug_histories)
+
+
 FACT_TESTS: Mapping[str, FactTest] = {
     "penta_refractory": FactTest("flag", lambda f: f.penta_refractory),
     "triple_class_refractory": FactTest("flag", lambda f: f.triple_class_refractory),
@@ -43,6 +48,8 @@ FACT_TESTS: Mapping[str, FactTest] = {
     "imid_refractory": FactTest("flag", lambda f: f.imid_refractory),
     "pi_refractory": FactTest("flag", lambda f: f.pi_refractory),
     "anti_cd38_exposed": FactTest("flag", lambda f: f.anti_cd38_exposed),
+    "pi_exposed": FactTest("flag", _exposed_to_class("PI")),
+    "imid_exposed": FactTest("flag", _exposed_to_class("IMiD")),
     "anti_cd38_refractory": FactTest("flag", lambda f: f.anti_cd38_refractory),
     "t11_14_positive": FactTest("flag", lambda f: f.t11_14_positive),
     "frail": FactTest("flag", lambda f: f.frail),
@@ -56,6 +63,16 @@ FACT_TESTS: Mapping[str, FactTest] = {
 def condition_holds(when: Mapping[str, bool | int], facts: PatientFacts) -> bool:
     """Every test of ``when`` holds (an empty condition always holds)."""
     return all(FACT_TESTS[name].holds(facts, expected) for name, expected in when.items())
+
+
+def unmet(when: Mapping[str, bool | int], facts: PatientFacts) -> tuple[str, ...]:
+    """The tests of ``when`` that do not hold, in the condition's order."""
+    return tuple(name for name, expected in when.items() if not FACT_TESTS[name].holds(facts, expected))
+
+
+def fact_value(name: str, facts: PatientFacts) -> bool | int:
+    """What the patient's record says for the named test (2 prior lines, PI-exposed: yes)."""
+    return FACT_TESTS[name].read(facts)
 
 
 def check_condition(when: Mapping[str, object]) -> Mapping[str, bool | int]:

@@ -14,16 +14,39 @@ if TYPE_CHECKING:
     from fhir_mappings.facts import DrugHistory, Finding, PatientFacts
 
 
-def facts_used(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
-    """Everything the treatment choice relied on, in reading order."""
-    return (
-        *progression_facts(facts, kb),
-        *line_facts(facts, kb),
-        *refractoriness_facts(facts, kb),
-        *transplant_facts(facts, kb),
-        *cytogenetic_facts(facts, kb),
-        *patient_state_facts(facts, kb),
-    )
+def decisive_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
+    """The few facts the treatment choice turned on, each with date and value (04 §1): the latest
+    progression, refractoriness (drugs refractory at one progression named together), prior
+    lines, the transplant interval, positive cytogenetics, and the patient's state."""
+    texts = kb.facts
+    used = [*progression_facts(facts, kb), FactUsed(say(texts.prior_lines, count=facts.prior_lines)),
+            *refractory_group_facts(facts, kb)]
+    used += transplant_facts(facts, kb, compact=True)
+    used += [FactUsed(cytogenetic_result(r.abnormality, r.positive, r.date, kb), (r.evidence,))
+             for r in facts.cytogenetics if r.positive]
+    used += patient_state_facts(facts, kb)
+    return tuple(used)
+
+
+def refractory_group_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
+    """Refractoriness in few lines: drugs refractory at one progression named together, then
+    anti-CD38 exposure and the class summary (penta-refractory says triple-class too)."""
+    texts = kb.facts
+    used: list[FactUsed] = []
+    by_event: dict[object, list[DrugHistory]] = {}
+    for history in facts.drug_histories:
+        if history.refractory:
+            by_event.setdefault(history.refractory_event, []).append(history)
+    for event, histories in by_event.items():
+        # The date only: the latest progression's values are stated above, earlier ones are in
+        # the provenance extension (the resources) and the timeline.
+        progression = texts.refractory_latest.render(date=event.date.isoformat()) if event is not None else ""
+        evidence = tuple(e for h in histories for x in h.exposures for e in x.evidence)
+        used.append(FactUsed(say(texts.refractory_to, drugs=", ".join(h.drug for h in histories),
+                                 progression=progression), evidence))
+    skip = {texts.refractory, *([texts.triple_class_refractory] if facts.penta_refractory else [])}
+    used += [f for f in refractoriness_facts(facts, kb) if f.label.template not in skip]
+    return tuple(used)
 
 
 def progression_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
@@ -34,18 +57,6 @@ def progression_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed,
     return (FactUsed(label, progression.evidence),)
 
 
-def line_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
-    texts = kb.facts
-    used: list[FactUsed] = []
-    for line in facts.lines:
-        asct = texts.line_asct.render() if line.includes_asct else ""
-        maintenance = (texts.line_maintenance.render(drugs=", ".join(line.maintenance_drugs))
-                       if line.maintenance_drugs else "")
-        label = say(texts.line, number=line.number, start=line.start.isoformat(), drugs=", ".join(line.drugs),
-                    asct=asct, maintenance=maintenance)
-        used.append(FactUsed(label, line.evidence))
-    used.append(FactUsed(say(texts.prior_lines, count=facts.prior_lines)))
-    return tuple(used)
 
 
 def refractoriness_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
@@ -82,8 +93,13 @@ def refractory_fact(history: DrugHistory, kb: KnowledgeBase) -> FactUsed:
     return FactUsed(label, tuple(evidence))
 
 
-def transplant_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
+def transplant_facts(facts: PatientFacts, kb: KnowledgeBase, *, compact: bool = False) -> tuple[FactUsed, ...]:
+    """Each ASCT and the interval to the progression after it (``compact``: the interval alone when
+    it is known)."""
     texts = kb.facts
+    if compact and facts.months_asct_to_progression is not None:
+        return (FactUsed(say(texts.months_asct_to_progression, months=f"{facts.months_asct_to_progression:.0f}"),
+                         tuple(t.evidence for t in facts.transplants)),)
     used = []
     for transplant in facts.transplants:
         when = transplant.date.isoformat() if transplant.date else texts.date_unknown.render()
@@ -107,6 +123,13 @@ def cytogenetic_result(abnormality: str, positive: bool, when: date | None, kb: 
     result = (texts.positive if positive else texts.negative).render()
     stated_date = texts.cytogenetic_date.render(date=when.isoformat()) if when else ""
     return say(texts.cytogenetic, abnormality=texts.abnormalities[abnormality], result=result, date=stated_date)
+
+
+def compact_eligibility(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
+    """Age, ECOG and the proxies in one line."""
+    eligibility = eligibility_facts(facts, kb)
+    return (FactUsed(composed("; ".join(f.label.text for f in eligibility)),
+                     tuple(e for f in eligibility for e in f.evidence)),) if eligibility else ()
 
 
 def eligibility_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
@@ -170,10 +193,9 @@ def lvef_fact(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
 
 
 def patient_state_facts(facts: PatientFacts, kb: KnowledgeBase) -> list[FactUsed]:
-    used = list(eligibility_facts(facts, kb))
+    """Age, ECOG and the proxies in one line, renal function, findings (the doses state the BSA)."""
+    used = list(compact_eligibility(facts, kb))
     used.extend(renal_facts(facts, kb))
-    if facts.bsa_m2 is not None:
-        used.append(FactUsed(say(kb.facts.bsa, value=f"{facts.bsa_m2:.2f}")))
     for name in ("heart_failure", "neuropathy", "vte_history", "plasma_cell_leukaemia", "extramedullary"):
         finding = getattr(facts, name)
         if finding.present:

@@ -25,6 +25,8 @@ class Situation:
     facts: PatientFacts
     kb: KnowledgeBase
     treatment: TreatmentDecision | None = None
+    drafted: tuple[str, ...] = ()  # order hooks: the drafted drugs
+    hook_orders: bool = False  # judged for an order hook (drafted drugs, not the relapse decision)
 
     @property
     def recommended_drugs(self) -> tuple[str, ...]:
@@ -46,11 +48,40 @@ def _list_emptied(s: Situation) -> Values | None:
     return {"row": s.treatment.row_id} if s.treatment is not None and s.treatment.list_emptied else None
 
 
-def _without_referral(s: Situation) -> bool:
-    from clinical_rules.patient_view.referral import referral_reasons  # the referral family's own rule
+def _tcr_preferred(s: Situation) -> bool:
+    from clinical_rules.tcr_eligibility import label_eligibility  # the referral family's own rule
 
-    emptied = s.treatment is not None and s.treatment.list_emptied
-    return s.facts.lenalidomide_refractory and not referral_reasons(s.facts, s.kb, list_emptied=emptied)
+    return label_eligibility(s.facts, s.kb).preferred
+
+
+def _neuropathy_every_option_bortezomib(s: Situation) -> bool:
+    """Peripheral neuropathy, and the modifier could not apply: every option has its drug."""
+    if s.treatment is None or not s.treatment.options or not s.facts.neuropathy.present:
+        return False
+    avoid = set(s.kb.modifiers.neuropathy_avoid)
+    return all(avoid & set(o.drugs) for o in s.treatment.options)
+
+
+def _not_studied_in_esrd(drugs: tuple[str, ...], s: Situation) -> bool:
+    renal, mods = s.facts.renal, s.kb.modifiers
+    end_stage = renal.dialysis or (renal.crcl_ml_min is not None and renal.crcl_ml_min < mods.end_stage_renal_crcl_below)
+    return end_stage and bool(set(mods.not_studied_in_esrd) & set(drugs))
+
+
+def _offered_drugs(s: Situation) -> tuple[str, ...]:
+    return tuple(d for o in s.treatment.options for d in o.drugs) if s.treatment is not None else ()
+
+
+def _bispecific_without_igg(s: Situation) -> bool:
+    """A bispecific is drafted or eligible by label, and no IgG within the IgG window (D31)."""
+    from clinical_rules.tcr_eligibility import label_eligibility
+
+    drafted = any("bispecific" in s.kb.classes_of(d) for d in s.drafted)
+    if not drafted and (s.hook_orders or not label_eligibility(s.facts, s.kb).bispecific_eligible):
+        return False
+    igg = s.facts.igg_mg_dl
+    recent = s.facts.evaluation_date - s.kb.derivation_parameters.days("igg_recent_days")
+    return igg is None or igg.date < recent
 
 
 def _asct_too_recent(s: Situation) -> Values | None:
@@ -101,7 +132,11 @@ CHECKS: Mapping[str, Check] = {
     "list-emptied": Check(("row",), _list_emptied),
     "high-risk": Check((), _when(lambda s: bool(s.facts.high_risk))),
     "frail": Check((), _when(lambda s: s.facts.frail)),
-    "lenalidomide-refractory-without-referral": Check((), _when(_without_referral)),
+    "t-cell-redirecting-preferred": Check((), _when(_tcr_preferred)),
+    "neuropathy-every-option-bortezomib": Check((), _when(_neuropathy_every_option_bortezomib)),
+    "selinexor-end-stage-renal": Check((), _when(lambda s: _not_studied_in_esrd(_offered_drugs(s), s))),
+    "drafted-not-studied-in-esrd": Check((), _when(lambda s: _not_studied_in_esrd(s.drafted, s))),
+    "bispecific-without-recent-igg": Check((), _when(_bispecific_without_igg)),
     "asct-too-recent": Check(("months",), _asct_too_recent),
     "renal-unknown-for-recommended": Check(("drugs",), _renal_unknown_for_recommended),
     "progressed-on-lenalidomide-maintenance": Check((), _when(_on_lenalidomide_maintenance)),

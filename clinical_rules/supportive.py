@@ -30,12 +30,15 @@ def supportive_measures(
     *,
     already_planned: Iterable[str] = (),
     already_planned_classes: Iterable[str] = (),
+    already_planned_services: Iterable[tuple[str, str]] = (),
 ) -> tuple[SupportiveMeasure, ...]:
     """Every supportive measure ``drugs`` call for that the patient does not already have.
 
     ``already_planned_classes`` are the classes of drugs drafted beside, as the terminology
-    recognised them (a drafted rivaroxaban or granisetron covers VTE prophylaxis / antiemesis).
+    recognised them (a drafted rivaroxaban or granisetron covers VTE prophylaxis / antiemesis);
+    ``already_planned_services`` the (system, code) of tests drafted beside (not suggested again).
     """
+    planned_services = frozenset(already_planned_services)
     drug_set = frozenset(drugs)
     planned = frozenset(already_planned)
     taken_drugs = facts.current_drugs() | planned
@@ -49,7 +52,8 @@ def supportive_measures(
             continue
         if set(need.covered_by_classes) & taken_classes:
             continue
-        measures.extend(_measures_for(name, need, triggers, facts, kb, taken_drugs))
+        measures.extend(m for m in _measures_for(name, need, triggers, facts, kb, taken_drugs)
+                        if m.service is None or (m.service.system, m.service.code) not in planned_services)
     return tuple(measures)
 
 
@@ -62,6 +66,10 @@ def _triggering_drugs(need: SupportiveNeed, drugs: frozenset[str], kb: Knowledge
         regimen_drugs = set(kb.regimens[regimen_id].drugs)
         if regimen_drugs <= drugs:
             triggers |= regimen_drugs - exempt
+    for combination in need.trigger_combinations:
+        present = set(combination.any_of) & drugs
+        if present and set(combination.with_) <= drugs:
+            triggers |= present
     return tuple(sorted(triggers))
 
 

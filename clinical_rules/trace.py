@@ -15,6 +15,7 @@ from clinical_rules.decisions import (
     Sentence,
     TreatmentFamily,
 )
+from clinical_rules.tcr_eligibility import Eligibility
 
 
 def decision_trace(decision: RelapseDecision) -> dict[str, Any]:
@@ -71,9 +72,25 @@ def _treatment(family: TreatmentFamily) -> dict[str, Any]:
 
 
 def _info(card: InfoCard) -> dict[str, Any]:
-    return {"family": card.family, "topic": card.topic, "indicator": card.indicator,
-            "ruleIds": list(card.provenance.rule_ids), "summary": sentence(card.summary),
-            "reasons": [sentence(r) for r in card.reasons], "services": [s.id for s in card.services]}
+    out = {"family": card.family, "topic": card.topic, "indicator": card.indicator,
+           "ruleIds": list(card.provenance.rule_ids), "summary": sentence(card.summary),
+           "reasons": [sentence(r) for r in card.reasons], "services": [s.id for s in card.services]}
+    if card.precedes:
+        out["precedes"] = card.precedes
+    if isinstance(card.eligibility, Eligibility):
+        out["labelEligibility"] = _eligibility(card.eligibility)
+    return out
+
+
+def _eligibility(eligibility: Eligibility) -> dict[str, Any]:
+    """Each T-cell redirecting product's US label population judged on the facts (03 §8.1)."""
+    return {
+        "preferred": eligibility.preferred,
+        "priorBcmaDirected": list(eligibility.prior_bcma),
+        "products": [{"product": p.product, "kind": p.kind, "target": p.target, "eligible": p.eligible,
+                      "criteria": dict(p.criteria), "missing": list(p.missing), "afterBcma": p.after_bcma,
+                      "sources": list(p.sources), "decision": p.decision} for p in eligibility.products],
+    }
 
 
 def _gaps(card: DataGapCard) -> dict[str, Any]:

@@ -1,11 +1,25 @@
 """Gunicorn settings for rrmm-cds (``gunicorn -c deploy/gunicorn.conf.py 'cds_service.app:create_app()'``).
 
-Environment overrides: PORT (8080), GUNICORN_WORKERS / WEB_CONCURRENCY (default from the CPUs
-this container may use), GUNICORN_TIMEOUT (30 s), PROMETHEUS_MULTIPROC_DIR
-(/tmp/rrmm-cds-metrics).
+gunicorn runs behind the nginx front proxy (``deploy/proxy/nginx.conf``: nginx on :8080 buffers
+every request, then forwards it here). Environment:
 
-Access lines are JSON objects with method, path (no query string), status, duration and request
-id; headers are never logged, so tokens and JWTs cannot reach the access log.
+- ``RRMM_CDS_BIND`` (``127.0.0.1:8000``): where gunicorn listens; only nginx should reach it;
+- ``RRMM_CDS_PROBE_PORT`` (``8081``, ``0`` = off): /healthz and /readyz answered by a thread of the
+  master, so probes succeed while every worker is busy (cds_service.serving.probes);
+- ``RRMM_CDS_METRICS_PORT`` (``9090``, ``0`` = off): /metrics of all workers, from the master; in
+  production the public port does not serve /metrics;
+- ``GUNICORN_WORKERS`` / ``WEB_CONCURRENCY`` (default from the CPUs this container may use),
+  ``GUNICORN_TIMEOUT`` (30 s), ``PROMETHEUS_MULTIPROC_DIR`` (/tmp/rrmm-cds-metrics).
+
+Shutdown: SIGTERM lets workers finish the requests in flight for up to ``graceful_timeout`` (30 s);
+with the pod's 10 s preStop pause that is 40 s, inside a 50 s termination grace period.
+
+Logging: one JSON stream on stderr. gunicorn's own lines use the application's JSON format
+(cds_service.serving.gunicorn_glue.JsonLogger); the application writes one line per request, so
+gunicorn's access log is off. Headers are never logged, so tokens and JWTs cannot reach the log.
+
+A bad production configuration stops the master before any worker starts: one line on stderr,
+exit status 2 (cds_service.serving.gunicorn_glue.check_configuration).
 """
 
 from __future__ import annotations
@@ -14,13 +28,8 @@ import gc
 import math
 import os
 import shutil
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import orjson
-from gunicorn.glogging import Logger
 
 # -- Prometheus multiprocess mode -------------------------------------------------------------
 # Must be in the environment before anything imports prometheus_client: this file is read before
@@ -28,6 +37,13 @@ from gunicorn.glogging import Logger
 METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/rrmm-cds-metrics"))
 # The preloaded application creates its (unused) master-process samples on import.
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+from cds_service.serving import gunicorn_glue  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR is set
+
+# Refuse a bad configuration here, once, before gunicorn forks anything.
+gunicorn_glue.check_configuration()
+PROBE_PORT = gunicorn_glue.port_from_env("RRMM_CDS_PROBE_PORT", 8081)
+METRICS_PORT = gunicorn_glue.port_from_env("RRMM_CDS_METRICS_PORT", 9090)
 
 
 def _cpu_limit() -> int:
@@ -54,9 +70,10 @@ def _int_env(*names: str, default: int) -> int:
 GC_THRESHOLDS = (50_000, 20, 100)
 
 # -- server socket and workers ----------------------------------------------------------------
-bind = f"0.0.0.0:{_int_env('PORT', default=8080)}"
+bind = os.environ.get("RRMM_CDS_BIND", "").strip() or "127.0.0.1:8000"
 # Hook calls are CPU-bound (parse, index, rules) with I/O waits on FHIR fetches: two workers per
-# CPU plus one keeps cores busy while some workers wait on the network.
+# CPU plus one keeps cores busy while some workers wait on the network. Sync workers are safe
+# here because nginx hands over only complete, buffered requests.
 workers = _int_env("GUNICORN_WORKERS", "WEB_CONCURRENCY", default=2 * _cpu_limit() + 1)
 worker_class = "sync"
 # Load the application (knowledge base, schemas, terminology, migrations of the SQLite store) once
@@ -65,65 +82,30 @@ worker_class = "sync"
 preload_app = True
 # The outbound fetch budget defaults to 15 s; the worker timeout leaves margin above it.
 timeout = _int_env("GUNICORN_TIMEOUT", default=30)
+PRESTOP_SECONDS = 10
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so slow leaks cannot accumulate; jitter avoids synchronized restarts.
 max_requests = 2000
 max_requests_jitter = 200
-# Refuse oversized request lines/headers early (bodies are limited by the app: 413).
+# Request line and header bounds (bodies are limited by the app: 413). Headers up to 32 KiB reach
+# the app, as nginx lets them through (large_client_header_buffers 4 32k); a long JWT gets the
+# uniform 401 there, a larger header the same 401 from gunicorn_glue's error page.
 limit_request_line = 8190
 limit_request_fields = 100
+limit_request_field_size = 32 * 1024
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "rrmm-cds"
+# No control socket (gunicorn 23+): nothing uses it, and its default path is per user.
+control_socket_disable = True
 
 # -- logging ----------------------------------------------------------------------------------
-accesslog = "-"
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-
-
-class JsonAccessLogger(Logger):
-    """Gunicorn logger whose access lines are single JSON objects."""
-
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
-        if not (self.cfg.accesslog or self.cfg.logconfig or self.cfg.syslog):
-            return
-        line = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": "INFO",
-            "logger": "gunicorn.access",
-            "message": "access",
-            "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
-            "status": _status_code(resp),
-            "duration_ms": round(request_time.total_seconds() * 1000, 1),
-            "bytes": getattr(resp, "sent", None),
-            "request_id": _response_header(resp, "x-request-id"),
-            "remote": environ.get("REMOTE_ADDR"),
-        }
-        try:
-            self.access_log.info(orjson.dumps(line).decode())
-        except Exception:  # logging must never break a response
-            self.error_log.exception("failed to write access log line")
-
-
-def _status_code(resp: Any) -> int | None:
-    status = getattr(resp, "status_code", None) or str(getattr(resp, "status", "")).split(" ")[0]
-    try:
-        return int(status)
-    except (TypeError, ValueError):
-        return None
-
-
-def _response_header(resp: Any, name: str) -> str | None:
-    for header, value in getattr(resp, "headers", []) or []:
-        if header.lower() == name:
-            return value
-    return None
-
-
-logger_class = JsonAccessLogger
+logger_class = gunicorn_glue.JsonLogger
+JsonAccessLogger = gunicorn_glue.JsonLogger  # the name earlier versions of this file exported
 
 
 # -- server hooks -----------------------------------------------------------------------------
@@ -132,6 +114,11 @@ def on_starting(server: Any) -> None:
     if METRICS_DIR.exists():
         shutil.rmtree(METRICS_DIR)
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def when_ready(server: Any) -> None:
+    """Probe and metrics listeners: threads of the master, independent of busy workers."""
+    gunicorn_glue.start_master_listeners(server, probe_port=PROBE_PORT, metrics_port=METRICS_PORT)
 
 
 def post_fork(server: Any, worker: Any) -> None:
@@ -159,33 +146,14 @@ def post_worker_init(worker: Any) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    gunicorn_glue.mark_worker_booted(worker)
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """Let prometheus-client drop the live-gauge files of a worker that is gone."""
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
+    gunicorn_glue.forget_worker(server, worker)
 
 
-# -- deployment: settings checked once, /metrics on its own port --------------------------------
-def _check_settings() -> None:
-    """A bad configuration stops gunicorn with one line while it reads this file: before the
-    preloaded application (or any worker) fails on it with a traceback."""
-    from cds_service.config import ConfigError, Settings
-
-    try:
-        Settings.from_env()
-    except ConfigError as exc:
-        print(f"rrmm-cds: configuration error: {exc}", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-
-
-def when_ready(server: Any) -> None:
-    """RRMM_CDS_METRICS_PORT: serve the merged /metrics from a thread in this master."""
-    from cds_service.observability.metrics_server import when_ready as start_metrics_server
-
-    start_metrics_server(server)
-
-
-_check_settings()
+def on_exit(server: Any) -> None:
+    """The metrics directory goes with the master."""
+    gunicorn_glue.remove_metrics_directory(METRICS_DIR)

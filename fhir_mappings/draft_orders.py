@@ -167,6 +167,23 @@ def read_draft_orders(
     return tuple(orders.values())
 
 
+def drafted_service_codes(draft_orders: Any, patient_id: str | None = None) -> frozenset[tuple[str, str]]:
+    """The (system, code) of every coding of the draft ServiceRequests in ``context.draftOrders``
+    (a test drafted beside a drug counts as planned: an eye examination beside belantamab)."""
+    codes: set[tuple[str, str]] = set()
+    for resource in _resources(draft_orders):
+        status = resource.get("status")
+        if resource.get("resourceType") != "ServiceRequest" or (isinstance(status, str) and status in _VOID_STATUSES):
+            continue
+        if patient_id is not None and not _for_patient(resource, patient_id):
+            continue
+        code = resource.get("code")
+        for coding in _items(code.get("coding")) if isinstance(code, dict) else []:
+            if isinstance(coding, dict) and isinstance(coding.get("system"), str) and isinstance(coding.get("code"), str):
+                codes.add((coding["system"], coding["code"]))
+    return frozenset(codes)
+
+
 def read_draft_order(
     resource: dict[str, Any], catalog: DrugCatalog, index: ResourceIndex | None = None
 ) -> DraftOrder:

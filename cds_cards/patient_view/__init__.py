@@ -48,8 +48,21 @@ def patient_view(facts: PatientFacts, kb: KnowledgeBase, *, reported: Iterable[R
         cards = isolated(family.name, lambda f=family: _decide_and_render(f, ctx), failures)
         if cards:
             rendered[family.name] = cards
-    cards = [card for name in kb.cards.family_order for card in rendered.get(name, ())]
+    cards = [card for name in _order(kb.cards.family_order, ctx) for card in rendered.get(name, ())]
     return PatientView(decision=assemble(ctx, failures), cards=cards)
+
+
+def _order(family_order: Iterable[str], ctx: FamilyContext) -> list[str]:
+    """The knowledge base's family order, with a family whose decision says it ``precedes``
+    another moved before it (the referral card before the treatment card when T-cell redirecting
+    therapy is the preferred next step)."""
+    order = list(family_order)
+    for name, decision in ctx.decided.items():
+        target = getattr(decision, "precedes", None)
+        if target in order and name in order:
+            order.remove(name)
+            order.insert(order.index(target), name)
+    return order
 
 
 def render(facts: PatientFacts, kb: KnowledgeBase, *, reported: Iterable[ReportedGap] = ()) -> list[Card]:

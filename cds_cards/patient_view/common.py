@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from cds_cards.builder import Action, Link, OverrideReason, Suggestion, build_card
 from cds_cards.fhir_resources import service_request
-from cds_cards.markdown import fact_line
+from cds_cards.markdown import fact_line, fact_references
 from cds_cards.provenance import provenance_line, with_provenance
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def card(kb: KnowledgeBase, *, summary: str, indicator: str, topic: str, provenance: Provenance,
          detail_sections: Iterable[str] = (), detail: str | None = None, source_label: str | None = None, suggestions: Sequence[Suggestion] = (),
          selection_behavior: str | None = None, links: Sequence[tuple[str, str]] = (),
-         override_reasons: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+         override_reasons: Sequence[tuple[str, str]] = (),
+         facts_used: Iterable[FactUsed] = ()) -> dict[str, Any]:
     """A card whose detail (``detail``, or the sections joined) ends with its provenance line and
     which carries the same provenance in its extension."""
     from cds_cards.markdown import join_sections
@@ -36,7 +37,7 @@ def card(kb: KnowledgeBase, *, summary: str, indicator: str, topic: str, provena
         links=[Link(label=label, url=url) for label, url in links],
         override_reasons=[OverrideReason(code=code, display=display) for code, display in override_reasons],
     )
-    return with_provenance(built, provenance, kb)
+    return with_provenance(built, provenance, kb, fact_references(facts_used))
 
 
 def facts_section(facts: Iterable[FactUsed], kb: KnowledgeBase) -> str:

@@ -14,15 +14,17 @@ if TYPE_CHECKING:
     from clinical_rules.decisions import DataGapCard, ReportedGap
     from clinical_rules.kb import KnowledgeBase
     from clinical_rules.patient_view import FamilyContext
+    from fhir_mappings.facts import PatientFacts
 
 
 def render(gaps: DataGapCard, ctx: FamilyContext) -> list[dict[str, Any]]:
     return [render_card(gaps, ctx.kb)]
 
 
-def render_reported(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, source_label: str) -> list[dict[str, Any]]:
-    """The data-gap card of the caller's gaps alone (none when there are none)."""
-    gaps = reported_card(reported, kb)
+def render_reported(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, source_label: str,
+                    facts: PatientFacts | None = None, drafted: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The order hooks' data-gap card: gaps of the drafted drugs and the caller's (none when there are none)."""
+    gaps = reported_card(reported, kb, facts=facts, drafted=drafted)
     return [render_card(gaps, kb, source_label=source_label)] if gaps is not None else []
 
 
@@ -40,4 +42,5 @@ def render_card(gaps: DataGapCard, kb: KnowledgeBase, *, source_label: str | Non
         detail_sections=(bullets(lines), facts_section(gaps.facts_used, kb)),
         provenance=gaps.provenance,
         override_reasons=gaps.override_reasons,
+        facts_used=gaps.facts_used,
     )

@@ -31,4 +31,5 @@ def render(info: InfoCard, ctx: FamilyContext) -> list[dict[str, Any]]:
         selection_behavior="any" if suggestions else None,
         links=info.links,
         override_reasons=info.override_reasons,
+        facts_used=info.facts_used,
     )]

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and IDEs
         record_cards,
         record_feedback,
         record_fetch_errors,
+        record_unknown_card_feedback,
     )
     from cds_service.observability.prefork import mark_worker_dead, prepare_multiprocess_directory
 
@@ -26,6 +27,7 @@ _EXPORTS = {
     "record_cards": "cds_service.observability.metrics",
     "record_feedback": "cds_service.observability.metrics",
     "record_fetch_errors": "cds_service.observability.metrics",
+    "record_unknown_card_feedback": "cds_service.observability.metrics",
     "mark_worker_dead": "cds_service.observability.prefork",
     "prepare_multiprocess_directory": "cds_service.observability.prefork",
 }
@@ -39,6 +41,7 @@ __all__ = [
     "record_cards",
     "record_feedback",
     "record_fetch_errors",
+    "record_unknown_card_feedback",
 ]
 
 

@@ -11,7 +11,8 @@ Where the card facts come from (cds_cards builds every card):
   from — never parsed back out of the text; a card without one gives no rule ids and its
   ``source.label`` ("… · KB 2026.1") gives the version.
 
-Writing the audit row must never fail the response: errors are logged (type only) and counted.
+Every answered call has its audit row: when the row cannot be written the call fails (503, or 400
+when the database refuses a value of the request); errors are logged (type only) and counted.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import DataError
 
 from cds_cards.provenance import PROVENANCE_KEY
 from cds_service.observability import metrics
@@ -91,21 +94,33 @@ def audit_entry_for_response(
     )
 
 
-def record_response_audit(store: Store | None, **entry_fields: Any) -> bool:
-    """Build and write the audit row for one response; False (logged, counted) on any failure."""
+AUDIT_WRITTEN = "written"
+AUDIT_REFUSED = "refused"  # the database refused a value of the request (DataError): a 400
+AUDIT_UNAVAILABLE = "unavailable"  # the database did not take the row: a 503, try again
+
+
+def write_response_audit(store: Store | None, **entry_fields: Any) -> str:
+    """Build and write the audit row for one response: AUDIT_WRITTEN, AUDIT_REFUSED or
+    AUDIT_UNAVAILABLE (a failure is logged by type and counted; the caller fails the call)."""
     if store is None:
-        return False
+        return AUDIT_UNAVAILABLE
     service_id = entry_fields.get("service_id")
     try:
         store.record_audit(audit_entry_for_response(**entry_fields))
-        return True
-    except Exception as error:  # noqa: BLE001 - the clinician's answer matters more than the audit row
+        return AUDIT_WRITTEN
+    except Exception as error:  # noqa: BLE001 - classified below, never raised
         metrics.AUDIT_WRITE_FAILURES.inc()
+        refused = isinstance(error, DataError)
         log.error(
-            "audit write failed; response sent without an audit row",
+            "audit write failed; the call is refused" if refused else "audit write failed; the call fails",
             extra={"event": "audit_error", "service": service_id, "error_type": type(error).__name__},
         )
-        return False
+        return AUDIT_REFUSED if refused else AUDIT_UNAVAILABLE
+
+
+def record_response_audit(store: Store | None, **entry_fields: Any) -> bool:
+    """Build and write the audit row for one response; False (logged, counted) on any failure."""
+    return write_response_audit(store, **entry_fields) == AUDIT_WRITTEN
 
 
 def _most_common(values: Iterable[str]) -> str | None:
@@ -117,8 +132,9 @@ def _most_common(values: Iterable[str]) -> str | None:
 
 def record_hook_response(
     store: Store | None, audit_salt: str, result: HookResult, *, kb_version: str | None = None
-) -> None:
-    """After a hook call: count its cards and fetch errors, and write its audit row.
+) -> str:
+    """After a hook call: count its cards and fetch errors, and write its audit row (the outcome
+    of :func:`write_response_audit`: an answer without its audit row must not be sent).
 
     ``kb_version`` is the loaded knowledge base's version, recorded even when no card was
     returned; the cards' own provenance wins when they name one.
@@ -128,7 +144,7 @@ def record_hook_response(
     metrics.record_cards(service_id, cards)
     if result.gather.fetch_errors:
         metrics.record_fetch_errors(service_id, result.gather.fetch_errors)
-    record_response_audit(
+    return write_response_audit(
         store,
         service_id=service_id,
         hook_instance=result.hook_instance,

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], bool]
 _EXTENSION_KEY = "rrmm_cds.readiness_checks"
+_METRICS_KEY = "rrmm_cds.serve_metrics"
 # Endpoints that should not observe themselves (probe and scrape traffic would drown the signal).
 _UNMEASURED_ENDPOINTS = frozenset({"observability.healthz", "observability.readyz", "observability.metrics"})
 _UNMATCHED = "unmatched"
@@ -27,8 +28,13 @@ _UNMATCHED = "unmatched"
 blueprint = Blueprint("observability", __name__)
 
 
-def init_observability(app: Flask, readiness_checks: Mapping[str, ReadinessCheck] | None = None) -> None:
+def init_observability(
+    app: Flask, readiness_checks: Mapping[str, ReadinessCheck] | None = None, *, serve_metrics: bool = True
+) -> None:
+    """``serve_metrics=False`` (production): /metrics is not on this app's port; the gunicorn
+    master serves it on RRMM_CDS_METRICS_PORT (cds_service.serving.probes)."""
     app.extensions[_EXTENSION_KEY] = dict(readiness_checks or {})
+    app.extensions[_METRICS_KEY] = serve_metrics
     app.register_blueprint(blueprint)
     app.before_request(_start_timer)
     app.after_request(_observe_request)
@@ -56,6 +62,10 @@ def readyz() -> Response:
 
 @blueprint.get("/metrics", endpoint="metrics")
 def metrics_endpoint() -> Response:
+    if not current_app.extensions.get(_METRICS_KEY, True):
+        body = {"resourceType": "OperationOutcome",
+                "issue": [{"severity": "error", "code": "not-found", "diagnostics": "Not Found"}]}
+        return _json_response(body, 404)
     payload, content_type = metrics.render_latest()
     return Response(payload, status=200, content_type=content_type)
 
@@ -75,8 +85,9 @@ def _start_timer() -> None:
 def _observe_request(response: Response) -> Response:
     started = g.pop("rrmm_cds_request_started", None)
     if response.status_code == 401:
-        # The auth layer may name the failed check in g.auth_failure_reason (a fixed word).
-        metrics.record_auth_failure(g.get("auth_failure_reason") or "rejected")
+        # The auth layer names the failed check in g.auth_failure_reason (a bounded label, see
+        # cds_service.security.jwt_auth.REASON_LABELS); other 401s count as "other".
+        metrics.record_auth_failure(g.get("auth_failure_reason") or "other")
     if started is None or request.endpoint in _UNMEASURED_ENDPOINTS:
         return response
     endpoint = request.url_rule.rule if request.url_rule is not None else _UNMATCHED

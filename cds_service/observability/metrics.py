@@ -109,6 +109,11 @@ def record_feedback(service_id: str, items: Iterable[Mapping[str, Any]]) -> None
         FEEDBACK_ITEMS.labels(service=_bounded(service_id), outcome=label).inc()
 
 
+def record_unknown_card_feedback(service_id: str, count: int) -> None:
+    """Feedback items acknowledged but discarded: their card was never returned by this service."""
+    FEEDBACK_ITEMS.labels(service=_bounded(service_id), outcome="unknown_card").inc(count)
+
+
 def card_topic(card: Mapping[str, Any]) -> str | None:
     source = card.get("source")
     topic = source.get("topic") if isinstance(source, Mapping) else None

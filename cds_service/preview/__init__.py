@@ -39,8 +39,11 @@ preview = Blueprint(
 
 
 def register_preview(app: Flask, settings: Any) -> None:
-    """Serve the preview page unless the service runs in production."""
-    if getattr(settings, "production", True):
+    """Serve the preview page only in development, with RRMM_CDS_PREVIEW on (the default) and
+    client JWTs not required: the page and its API take no token."""
+    if getattr(settings, "production", True) or not getattr(settings, "preview", False):
+        return
+    if getattr(settings, "auth", "required") != "disabled":
         return
     app.register_blueprint(preview)
 

@@ -16,6 +16,12 @@ def draft_id(number: int) -> str:
 
 
 def draft_resource(number: int, draft: Draft, kb: KnowledgeBase, patient_id: str) -> dict[str, Any]:
+    if draft.service is not None:
+        coding = kb.services[draft.service]
+        return {"resourceType": "ServiceRequest", "id": draft_id(number), "status": "draft", "intent": "order",
+                "subject": {"reference": f"Patient/{patient_id}"},
+                "code": {"coding": [{"system": coding.system, "code": coding.code, "display": coding.display}],
+                         "text": coding.display}}
     if draft.drug is not None:
         rxnorm = kb.rxnorm_of(draft.drug)
         concept: dict[str, Any] = {"text": draft.drug}

@@ -57,6 +57,7 @@ class Draft(_Strict):
 
     drug: str | None = None
     text: str | None = None
+    service: str | None = None  # a ServiceRequest drafted beside: a service of supportive.yaml
     dose: float | None = None
     unit: str = "mg"
     frequency: int = 1
@@ -67,8 +68,8 @@ class Draft(_Strict):
 
     @model_validator(mode="after")
     def _named(self) -> Draft:
-        if (self.drug is None) == (self.text is None):
-            raise ValueError("a draft names either `drug` or `text`")
+        if sum(x is not None for x in (self.drug, self.text, self.service)) != 1:
+            raise ValueError("a draft names one of `drug`, `text` or `service`")
         return self
 
 

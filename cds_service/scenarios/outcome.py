@@ -8,6 +8,7 @@ from typing import Any
 
 from cds_cards.order_cards import render_findings
 from cds_cards.patient_view import patient_view
+from cds_cards.patient_view.data_gaps import render_reported
 from cds_service.handlers import selected_drafts
 from cds_service.scenarios.drafts import draft_id, draft_orders
 from cds_service.scenarios.models import Expect, Scenario
@@ -16,7 +17,7 @@ from clinical_rules.decisions import RelapseDecision, ReportedGap
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.order_checks import OrderFinding, check_orders
 from fhir_mappings import build_facts
-from fhir_mappings.draft_orders import read_draft_orders
+from fhir_mappings.draft_orders import drafted_service_codes, read_draft_orders
 from fhir_mappings.facts import PatientFacts
 from fhir_mappings.index import ResourceIndex
 
@@ -51,12 +52,15 @@ def outcome(scenario: Scenario, kb: KnowledgeBase) -> Outcome:
         view = patient_view(facts, kb, reported=reported)
         return {**_decision_outcome(view.decision), **_card_outcome(view.cards)}
     patient_id = _patient_id(scenario)
-    drafts = read_draft_orders(draft_orders(scenario.drafts, kb, patient_id), catalog=kb.catalog, patient_id=patient_id)
+    bundle = draft_orders(scenario.drafts, kb, patient_id)
+    drafts = read_draft_orders(bundle, catalog=kb.catalog, patient_id=patient_id)
     judged = drafts
     if scenario.hook == "order-select":
         judged = selected_drafts(drafts, [f"MedicationRequest/{draft_id(n)}" for n in scenario.select] or None)
-    findings = check_orders(drafts, judged, facts, kb)
-    return {**_findings_outcome(findings), **_card_outcome(render_findings(findings, patient_id, kb))}
+    findings = check_orders(drafts, judged, facts, kb, drafted_services=drafted_service_codes(bundle, patient_id))
+    cards = render_findings(findings, patient_id, kb) + render_reported(
+        (), kb, source_label=kb.order_source_label, facts=facts, drafted=[g for d in judged for g in d.generics])
+    return {**_findings_outcome(findings), **_card_outcome(cards)}
 
 
 def problems(expect: Expect, actual: Outcome) -> list[str]:
@@ -146,7 +150,7 @@ def _card_outcome(cards: list[dict[str, Any]]) -> Outcome:
     text = json.dumps(cards, ensure_ascii=False)
     for escaped, plain in _UNESCAPE:
         text = text.replace(escaped.replace("\\", "\\\\"), plain).replace(escaped, plain)
-    return {"cards": topics, "indicators": indicators, "text": text}
+    return {"cards": topics, "indicators": indicators, "text": text, "card_list": cards}
 
 
 def _dose(dose: Any) -> dict[str, Any]:

@@ -82,6 +82,37 @@ def problems(name: str, document: Any, *, prefix: str = "") -> list[str]:
     return [describe(error, prefix) for error in errors[:MAX_REPORTED_ERRORS]]
 
 
+# Characters no text column of the store can hold: PostgreSQL refuses U+0000 in text (SQLite keeps
+# it). JSON can only carry it escaped, so a body without this escape has none.
+UNSTORABLE_ESCAPE = b"\\u0000"
+UNSTORABLE_CHARACTERS = "\x00"
+
+
+def unstorable_text(document: Any, *, limit: int = MAX_REPORTED_ERRORS) -> list[str]:
+    """Where ``document`` holds a string (value or property name) with a character the store refuses.
+
+    Checked for every service call and feedback body before anything is stored: a trusted client
+    must not be able to keep a call out of the audit trail, or lose a whole feedback batch, by
+    sending one such character.
+    """
+    found: list[str] = []
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack and len(found) < limit:
+        location, value = stack.pop()
+        if isinstance(value, str):
+            if UNSTORABLE_CHARACTERS in value:
+                found.append(f"{location or 'the body'} contains a character that cannot be stored (U+0000)")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if UNSTORABLE_CHARACTERS in key:
+                    found.append(f"{location or 'the body'} has a property name that cannot be stored (U+0000)")
+                    continue
+                stack.append((_location(location, [key]), item))
+        elif isinstance(value, list):
+            stack.extend((_location(location, [index]), item) for index, item in enumerate(value))
+    return sorted(found)
+
+
 def describe(error: ValidationError, prefix: str = "") -> str:
     """Say where and what is wrong without quoting the value."""
     location = _location(prefix, error.absolute_path)

@@ -17,27 +17,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from flask import Flask, Response, g, request
 
 from cds_service.config import ConfigError
+from cds_service.errors import UNAUTHORIZED_BODY, StoreUnavailable
 from cds_service.security.issuers import IssuerConfigError, load_trusted_issuers
 from cds_service.security.jwt_auth import (
     AuthenticationFailed,
     ClientJwtVerifier,
     ReplayGuard,
+    ReplayStoreUnavailable,
     expected_audiences,
+    reason_label,
 )
 
 logger = logging.getLogger(__name__)
 
 PROTECTED_ROOT = "/cds-services"
-_UNAUTHORIZED_BODY = orjson.dumps(
-    {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "login", "diagnostics": "Unauthorized"}],
-    }
-)
 
 
 class AuthConfigError(ConfigError):
@@ -50,7 +46,7 @@ def is_protected(path: str) -> bool:
 
 def unauthorized_response() -> Response:
     """The one 401 the service ever sends."""
-    response = Response(_UNAUTHORIZED_BODY, status=401, mimetype="application/json")
+    response = Response(UNAUTHORIZED_BODY, status=401, mimetype="application/json")
     response.headers["WWW-Authenticate"] = "Bearer"
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -109,8 +105,12 @@ def install_client_auth(app: Flask, settings: Any, replay_guard: ReplayGuard) ->
             client = verifier.verify(
                 request.headers.get("Authorization"), expected_audiences(public_base_url, request.path)
             )
+        except ReplayStoreUnavailable:
+            # The database behind the replay check is down: "try again", not "bad credentials".
+            raise StoreUnavailable() from None
         except AuthenticationFailed as exc:
             # The reason is a fixed phrase from the verifier, never token content.
+            g.auth_failure_reason = reason_label(exc.reason)
             logger.info(
                 "client JWT rejected",
                 extra={

@@ -12,10 +12,13 @@ that invalid tokens never occupy the replay table):
    present, no ``crit`` extensions;
 3. ``iss`` is a trusted issuer; ``jku``, if present, is on that issuer's allow-list;
 4. the key for ``kid`` exists, is of the type and curve the algorithm needs;
-5. signature, ``aud`` (one of the expected URLs), ``exp``/``iat``/``nbf`` with a small clock skew,
-   required claims ``iss aud exp iat jti``, a bounded lifetime;
+5. numeric ``exp``/``iat``/``nbf``; signature; ``aud`` exactly one value, the called URL (as a string
+   or a one-element array); ``exp``/``iat``/``nbf`` with a small clock skew; required claims
+   ``iss aud exp iat jti``; a bounded lifetime: ``exp`` at most an hour ahead and ``iat`` at most an
+   hour (plus the skew) old;
 6. ``jti`` never seen before for this issuer (:class:`ReplayGuard`, backed by the database so
-   the check holds across workers and replicas).
+   the check holds across workers and replicas); a replay store that cannot be reached raises
+   :class:`ReplayStoreUnavailable` (the HTTP layer answers 503), never AuthenticationFailed.
 """
 
 from __future__ import annotations
@@ -52,6 +55,54 @@ class AuthenticationFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ReplayStoreUnavailable(Exception):
+    """The replay check could not run (the database is down): not the client's fault, a 503."""
+
+
+# Failure reasons as metric labels: a fixed, small set (rrmm_cds_auth_failures_total{reason}).
+_LABELS: tuple[tuple[str, str], ...] = (
+    ("no Authorization header", "missing"),
+    ("not a Bearer credential", "malformed"),
+    ("not a compact JWS", "malformed"),
+    ("token unreadable", "malformed"),
+    ("critical header", "malformed"),
+    ("no kid", "malformed"),
+    ("algorithm not allowed", "algorithm"),
+    ("no usable iss", "issuer"),
+    ("untrusted issuer", "issuer"),
+    ("malformed jku", "jku"),
+    ("jku not allow-listed", "jku"),
+    ("JWKS", "jwks_unavailable"),
+    ("unknown kid", "key"),
+    ("key does not fit", "key"),
+    ("token rejected (ExpiredSignatureError)", "expired"),
+    ("token rejected (ImmatureSignatureError)", "not_yet_valid"),
+    ("token rejected (InvalidAudienceError)", "audience"),
+    ("token rejected (InvalidIssuerError)", "issuer"),
+    ("token rejected (InvalidSignatureError)", "signature"),
+    ("token rejected (DecodeError)", "malformed"),
+    ("token rejected (MissingRequiredClaimError)", "claims"),
+    ("token rejected (InvalidIssuedAtError)", "claims"),
+    ("token rejected", "invalid"),
+    ("audience", "audience"),
+    ("iat in the future", "lifetime"),
+    ("lifetime too long", "lifetime"),
+    ("token too old", "lifetime"),
+    ("time claim", "claims"),
+    ("malformed jti", "claims"),
+    ("jti replayed", "replay"),
+)
+REASON_LABELS: frozenset[str] = frozenset(label for _, label in _LABELS) | {"other"}
+
+
+def reason_label(reason: str) -> str:
+    """The bounded metric label of a failure reason ("other" for anything not listed)."""
+    for prefix, label in _LABELS:
+        if reason.startswith(prefix):
+            return label
+    return "other"
 
 
 class ReplayGuard(Protocol):
@@ -144,6 +195,9 @@ class ClientJwtVerifier:
             raise AuthenticationFailed("unknown kid")
         if not key.fits(alg):
             raise AuthenticationFailed("key does not fit the algorithm")
+        for name in ("exp", "iat", "nbf"):
+            if name in unverified and not _is_number(unverified[name]):
+                raise AuthenticationFailed(f"time claim {name} is not a number")
         now = self._clock()
         claims = jwt.decode(
             token,
@@ -162,10 +216,17 @@ class ClientJwtVerifier:
                 "verify_iss": True,
             },
         )
+        # aud: exactly one value, the called URL (PyJWT accepts any list containing it).
+        aud = claims["aud"]
+        single = aud[0] if isinstance(aud, list) and len(aud) == 1 else aud
+        if not isinstance(single, str) or single not in audiences:
+            raise AuthenticationFailed("audience must be exactly the service URL")
         exp, iat = claims["exp"], claims["iat"]
-        if isinstance(iat, bool) or not isinstance(iat, int | float) or iat > now + self.leeway_s:
+        if iat > now + self.leeway_s:
             raise AuthenticationFailed("iat in the future")
-        if isinstance(exp, bool) or not isinstance(exp, int | float) or exp - now > MAX_LIFETIME_S:
+        if now - iat > MAX_LIFETIME_S + self.leeway_s:
+            raise AuthenticationFailed("token too old (iat)")
+        if exp - now > MAX_LIFETIME_S:
             raise AuthenticationFailed("lifetime too long")
         jti = claims["jti"]
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_CHARS:
@@ -175,15 +236,20 @@ class ClientJwtVerifier:
         try:
             fresh = self.replay_guard.claim_jti(issuer_name, jti, expires_at)
         except Exception as exc:
-            # Fail closed: without the replay check a captured token could be reused.
+            # Fail closed: without the replay check a captured token could be reused. But the
+            # token may be fine: the caller answers 503 (try again), not 401 (bad credentials).
             logger.error(
                 "replay check unavailable", extra={"event": "auth", "error_type": type(exc).__name__}
             )
-            raise AuthenticationFailed("replay check unavailable") from None
+            raise ReplayStoreUnavailable() from None
         if not fresh:
             raise AuthenticationFailed("jti replayed")
         subject = claims.get("sub")
         return VerifiedClient(issuer_name, subject if isinstance(subject, str) else None, claims)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def expected_audiences(public_base_url: str, path: str) -> list[str]:

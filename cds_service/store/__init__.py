@@ -2,13 +2,14 @@
 
 from cds_service.store.engine import DEFAULT_DATABASE_URL, normalise_database_url
 from cds_service.store.records import AuditCard, AuditEntry, hash_patient_id, resolve_audit_salt
-from cds_service.store.store import FeedbackError, Store
+from cds_service.store.store import FeedbackError, FeedbackItemsRefused, Store
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "AuditCard",
     "AuditEntry",
     "FeedbackError",
+    "FeedbackItemsRefused",
     "Store",
     "hash_patient_id",
     "normalise_database_url",

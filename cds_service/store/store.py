@@ -14,15 +14,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from cds_service.store.engine import create_store_engine
 from cds_service.store.records import AuditCard, AuditEntry
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Expired jti rows are swept at most this often per process (a sweep is one indexed DELETE).
 _JTI_PURGE_INTERVAL_S = 60.0
+# Old free-text feedback comments are cleared at most this often per process.
+_COMMENT_PURGE_INTERVAL_S = 3600.0
 # Key columns are bounded; longer client-chosen values are stored by their digest instead.
 _MAX_KEY_LENGTH = 200
 _MAX_CARD_UUID_LENGTH = 200
@@ -52,23 +54,37 @@ class FeedbackError(ValueError):
     """A feedback item lacks what the store needs (the HTTP layer validates first)."""
 
 
+class FeedbackItemsRefused(Exception):
+    """Some feedback items were refused by the database; the others were stored (``stored``)."""
+
+    def __init__(self, stored: int, refused: list[int]) -> None:
+        super().__init__(f"{len(refused)} feedback items refused")
+        self.stored = stored
+        self.refused = refused
+
+
 class Store:
     """Durable feedback, audit trail and JWT replay cache behind one SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, comment_retention_days: int | None = None) -> None:
         self.engine = engine
+        # Days a free-text userComment is kept (None: kept; 0: cleared at the next sweep).
+        self.comment_retention_days = comment_retention_days
         self._last_jti_purge = 0.0
+        self._last_comment_purge: float | None = None
         self._purge_lock = threading.Lock()
 
     @classmethod
-    def from_url(cls, database_url: str, *, migrate: bool | None = None) -> Store:
+    def from_url(
+        cls, database_url: str, *, migrate: bool | None = None, comment_retention_days: int | None = None
+    ) -> Store:
         """Open the store at ``database_url``.
 
         ``migrate=None`` applies pending migrations for SQLite (the zero-configuration
         development store under ./data/) and leaves other databases to ``rrmm-cds db upgrade``
         (run once per release, e.g. by the Kubernetes migration Job).
         """
-        store = cls(create_store_engine(database_url))
+        store = cls(create_store_engine(database_url), comment_retention_days=comment_retention_days)
         if migrate or (migrate is None and store.engine.dialect.name == "sqlite"):
             store.upgrade()
         return store
@@ -122,23 +138,67 @@ class Store:
         """Store CDS Hooks feedback items; returns how many were new (duplicates are skipped).
 
         A duplicate is the same service, card, outcome, outcomeTimestamp, override reason and
-        accepted suggestions. All items of one call commit together.
+        accepted suggestions. Each item is written in its own savepoint: an item the database
+        refuses (:class:`FeedbackItemsRefused`, raised after the commit) does not cost the others.
         """
         rows = [_feedback_row(service_id, item) for item in items]
         if not rows:
             return 0
         received_at = datetime.now(UTC)
         stored = 0
+        refused: list[int] = []
         with self.engine.begin() as connection:
-            for row in rows:
+            for index, row in enumerate(rows):
                 statement = _insert_ignoring_duplicates(connection, feedback, ["dedup_key"])
-                # RETURNING yields a row only when the insert happened (rowcount is not
-                # reliable across drivers for ON CONFLICT DO NOTHING).
-                inserted = connection.execute(
-                    statement.values(**row, received_at=received_at).returning(feedback.c.id)
-                ).first()
+                try:
+                    with connection.begin_nested():
+                        # RETURNING yields a row only when the insert happened (rowcount is not
+                        # reliable across drivers for ON CONFLICT DO NOTHING).
+                        inserted = connection.execute(
+                            statement.values(**row, received_at=received_at).returning(feedback.c.id)
+                        ).first()
+                except DataError:
+                    refused.append(index)
+                    continue
                 stored += inserted is not None
+        self._purge_old_comments()
+        if refused:
+            raise FeedbackItemsRefused(stored, refused)
         return stored
+
+    def issued_card_uuids(self, card_uuids: Sequence[str]) -> set[str]:
+        """Which of ``card_uuids`` this service returned (its audit trail has them)."""
+        wanted = sorted({uuid for uuid in card_uuids if isinstance(uuid, str)})
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    connection.execute(
+                        select(audit_card.c.card_uuid).where(audit_card.c.card_uuid.in_(chunk))
+                    ).scalars()
+                )
+        return found
+
+    def _purge_old_comments(self) -> None:
+        """Free-text override comments are kept ``comment_retention_days`` (then set to NULL)."""
+        if self.comment_retention_days is None:
+            return
+        with self._purge_lock:
+            last = self._last_comment_purge
+            if last is not None and time.monotonic() - last < _COMMENT_PURGE_INTERVAL_S:
+                return
+            self._last_comment_purge = time.monotonic()
+        cutoff = datetime.now(UTC) - timedelta(days=self.comment_retention_days)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(feedback)
+                    .where(feedback.c.received_at < cutoff, feedback.c.override_comment.is_not(None))
+                    .values(override_comment=None)
+                )
+        except SQLAlchemyError:
+            log.warning("purging old feedback comments failed", exc_info=True)
 
     # -- audit --------------------------------------------------------------------------------
 

@@ -19,9 +19,6 @@ OverrideCodes = Annotated[tuple[Name, ...], Field(min_length=1)]
 
 class Layout(KBModel):
     provenance: Annotated[Template, Slots("rules", "version", "sources")]
-    provenance_source: Annotated[Template, Slots("id", "title")]
-    fact_sources: Annotated[Template, Slots("references", "more")]
-    more_sources: Annotated[Template, Slots("count")]
     suggested_by: Annotated[Template, Slots("rule", "version", "seeds")]
     suggested_by_rule: Annotated[Template, Slots("rule", "version")]
     draft_order: Annotated[Template, Slots("text")]
@@ -32,7 +29,6 @@ class Layout(KBModel):
 
 
 class TreatmentSections(KBModel):
-    why: Text
     doses: Text
     notes: Text
 
@@ -52,9 +48,8 @@ class TreatmentTexts(KBModel):
     borrowed_state: Annotated[Template, Slots("state", "list_row")]
     borrowed_rule: Annotated[Template, Slots("row", "list_row")]
     sections: TreatmentSections
-    first_row: Annotated[Template, Slots("row", "state")]
-    excluded: Annotated[Template, Slots("regimen", "rule", "reason")]
-    alternatives: Annotated[Template, Slots("regimens")]
+    excluded: Annotated[Template, Slots("regimens", "reason")]
+    passed_over: Annotated[Template, Slots("groups")]
     order_reason: Annotated[Template, Slots("regimen")]
     modifiers: ModifierTexts
     notes_when: Table[CheckText]  # check name -> note, in card order
@@ -95,15 +90,32 @@ class ReferralReasons(KBModel):
     penta: Text
     tcr: Text
     lines: Annotated[Template, Slots("lines")]
-    emptied: Annotated[Template, Slots("row")]
+    emptied: Text
+    label: Text
 
 
 class ReferralTexts(KBModel):
     summary: Text
+    summary_preferred: Text
     reasons: ReferralReasons
     because: Annotated[Template, Slots("reasons")]
-    referral_label: Text
-    body: Text
+    early: Text  # otherwise: refer early, the regimen stays the recommendation for now
+    emptied_review: Text
+    prior_bcma: Annotated[Template, Slots("drugs")]
+    after_bcma: Text
+    # "{products} — {criteria}" — one line per label population (the bispecifics share one)
+    eligible: Annotated[Template, Slots("products", "criteria")]
+    product: Annotated[Template, Slots("products", "kind", "evidence")]
+    kinds: Table[Text]  # "<kind>-<target>" -> how the card names the kind of product
+    evidence: Table[Text]  # product -> its trial and label, as the card cites them
+    criteria: Table[Annotated[Template, Slots("value")]]  # fact test -> how a label criterion reads
+    exposures: tuple[Name, ...] = ()  # exposure criteria read together ("PI/IMiD-exposed")
+    exposed: Annotated[Template, Slots("classes")]
+    missing: Annotated[Template, Slots("products", "criteria")]
+    missing_criterion: Annotated[Template, Slots("criterion", "on_record")]
+    none_eligible: Annotated[Template, Slots("missing")]
+    services: Table[Text]  # car-t, bispecific, trial: the ServiceRequest referrals
+    override_reasons: OverrideCodes
     links: tuple[Name, ...] = ()
 
 
@@ -134,6 +146,14 @@ class DataGapCardTexts(KBModel):
     override_reasons: OverrideCodes
 
 
+class OverflowTexts(KBModel):
+    """The one card that stands for the cards beyond RRMM_CDS_MAX_CARDS of a response."""
+
+    summary: Annotated[Template, Slots("count")]
+    shown: Annotated[Template, Slots("shown", "total")]
+    more: Annotated[Template, Slots("count")]
+
+
 class OrderCardTexts(KBModel):
     heading: Annotated[Template, Slots("check", "title")]
     drafted: Annotated[Template, Slots("drafts")]
@@ -162,5 +182,6 @@ class CardTexts(KBModel):
     aggressive: AggressiveTexts
     workup: WorkupTexts
     data_gap: DataGapCardTexts
+    overflow: OverflowTexts
     order_card: OrderCardTexts
     links: LinkTexts

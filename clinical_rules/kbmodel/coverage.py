@@ -22,6 +22,7 @@ DOC_ONLY: dict[str, str] = {
     "decision_log.yaml: *.topic": "decision-log prose for the clinical reviewer",
     "decision_log.yaml: *.seeds": "decision-log prose (entries named by a rule are read where they are named)",
     "decision_log.yaml: *.decision": "decision-log prose (entries named by a rule are read where they are named)",
+    "manifest.yaml: *.title": "a source's full title, for the reviewer (`rrmm-cds kb`); cards cite its short name",
 }
 
 
@@ -32,6 +33,8 @@ GUARDED: dict[str, str] = {
         "H4's doublet rule: no list of R3–R9 holds a doublet in 2026.1",
     "cards.yaml: cards.exclusions.too_few_active_agents":
         "H4's agent count: after H1 every listed combination keeps the 2 it needs",
+    "cards.yaml: cards.overflow*":
+        "the summary card of a response over RRMM_CDS_MAX_CARDS cards (tests/resilience/test_amplification.py)",
 }
 
 

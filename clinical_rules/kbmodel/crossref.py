@@ -177,6 +177,8 @@ class _Checker:
             self.known(f"{where}.services", need.services, self.doc.services, "service")
             self.known(f"{where}.trigger_regimens", need.trigger_regimens, self.doc.regimens, "regimen")
             self.known_drugs(f"{where}.trigger_drugs", need.trigger_drugs)
+            for combination in need.trigger_combinations:
+                self.known_drugs(f"{where}.trigger_combinations", (*combination.any_of, *combination.with_))
             for key in ("trigger_classes", "covered_by_classes", "skip_if_exposed_to_classes"):
                 self.known_classes(f"{where}.{key}", getattr(need, key))
 
@@ -187,6 +189,10 @@ class _Checker:
             self.known(f"{check.kb_path}.override_reasons", check.override_reasons, reasons, "override reason")
         for check in (checks.O3, checks.O4, checks.O5):
             self.known(f"{check.kb_path}.need", [check.need], self.doc.supportive_care, "supportive need")
+            if (check.caution_when is None) != (check.caution is None):
+                self.fail(check.kb_path, "caution_when and caution go together")
+            elif check.caution_when is not None:
+                self.known(f"{check.kb_path}.caution_when", [check.caution_when], CHECKS, "check")
         self.known_drugs(checks.O7.kb_path, [checks.O7.drug])
         self.known_drugs(checks.O8.kb_path, checks.O8.drugs)
         self.known_drugs(checks.O9.kb_path, [checks.O9.drug])
@@ -210,7 +216,23 @@ class _Checker:
         workup = self.doc.relapse_workup
         self.known(self.doc.salvage_transplant.kb_path, [self.doc.salvage_transplant.service], self.doc.services,
                    "service")
-        self.known(self.doc.referral.kb_path, [self.doc.referral.service], self.doc.services, "service")
+        referral = self.doc.referral
+        self.known(referral.kb_path, [referral.service], self.doc.services, "service")
+        self.known_drugs(f"{referral.kb_path}.bcma_directed", referral.bcma_directed)
+        self.known_drugs(f"{referral.kb_path}.products", referral.products)
+        decisions = {entry.id for entry in self.doc.decision_log}
+        for product in referral.products.values():
+            self.known(f"{product.kb_path}.sources", product.sources, self.doc.sources, "source")
+            self.known(f"{product.kb_path}.decision", [product.decision], decisions, "decision-log entry")
+        texts = cards.referral
+        self._exactly("cards.yaml: cards.referral.evidence", texts.evidence, referral.products, "product")
+        self._exactly("cards.yaml: cards.referral.kinds", texts.kinds,
+                      {f"{p.kind}-{p.target}" for p in referral.products.values()}, "kind of product")
+        self.known("cards.yaml: cards.referral.criteria",
+                   {n for p in referral.products.values() for n in p.when}, texts.criteria, "criterion text for")
+        self._exactly("cards.yaml: cards.referral.services", texts.services, ("car-t", "bispecific", "trial"),
+                      "referral service")
+        self.known(f"{texts.kb_path}.override_reasons", texts.override_reasons, reasons, "override reason")
         wanted = [*workup.fish.values(), workup.marrow_sample, workup.imaging]
         self.known(workup.kb_path, wanted, self.doc.services, "service")
         self.known(workup.kb_path, wanted, cards.workup.services, "work-up text (cards.yaml workup.services)")

@@ -13,6 +13,7 @@ from clinical_rules.kbmodel.templates import Slots, Template
 class GapItem(KBModel):
     when: Name  # a named check (clinical_rules.predicates)
     outside_relapse: bool = False
+    in_order_hooks: bool = False  # also judged on the drafted drugs in order-select / order-sign
     name: Text  # how the card's summary lists it
     text: CheckText
     record: CheckText

@@ -17,11 +17,10 @@ class Findings(KBModel):
 
 class FactTexts(KBModel):
     progression: Annotated[Template, Slots("date", "description")]
-    line: Annotated[Template, Slots("number", "start", "drugs", "asct", "maintenance")]
-    line_asct: Text
-    line_maintenance: Annotated[Template, Slots("drugs")]
     prior_lines: Annotated[Template, Slots("count")]
     refractory: Annotated[Template, Slots("drug", "progression", "exposure")]
+    refractory_to: Annotated[Template, Slots("drugs", "progression")]  # several drugs, one progression
+    refractory_latest: Annotated[Template, Slots("date")]  # the progression's date (its values: above / extension)
     refractory_progression: Annotated[Template, Slots("date", "description")]
     refractory_while_on: Annotated[Template, Slots("drug", "start")]
     refractory_exposure: Annotated[Template, Slots("drug", "start", "end")]
@@ -47,7 +46,6 @@ class FactTexts(KBModel):
     creatinine: Annotated[Template, Slots("value", "date")]
     weight: Annotated[Template, Slots("value", "date")]
     renal_methods: Table[Name]
-    bsa: Annotated[Template, Slots("value")]
     findings: Findings
     no_vte_history: Text
     lvef: Annotated[Template, Slots("value", "date")]

@@ -10,6 +10,7 @@ from clinical_rules.kbmodel.common import DecisionId, Name
 
 class Source(KBModel):
     title: Name
+    short: Name  # how a card's source line names it ("CASTOR", "S0 (AI-generated summary …)")
     kind: Literal["seed", "label", "publication", "consensus", "trial"]
 
 

@@ -39,6 +39,9 @@ class PopulationCheck(OrderCheck):  # O2
 class ProphylaxisCheck(OrderCheck):  # O3, O4, O5
     need: Name  # a need of supportive.yaml
     summary: Annotated[Template, Slots("drug", "options")]
+    # A caution the card adds when the named check (clinical_rules.predicates) holds for the drafted drugs.
+    caution_when: Name | None = None
+    caution: Text | None = None
 
 
 class RenalDoseCheck(OrderCheck):  # O6

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from clinical_rules.kbmodel.base import KBModel
+from clinical_rules.kbmodel.base import KBModel, Table
 from clinical_rules.kbmodel.common import Condition, DecisionId, Name, RuleId, Seeds
 
 
@@ -28,6 +28,10 @@ class Modifiers(KBModel):
     heart_failure_avoid: tuple[Name, ...]
     neuropathy_avoid: tuple[Name, ...]
     max_alternatives: Annotated[int, Field(ge=0)]
+    # Drugs not studied in end-stage renal disease (dialysis or CrCl below the bound): a caution
+    # on the treatment card and on the order card of the drafted drug (D33).
+    not_studied_in_esrd: tuple[Name, ...] = ()
+    end_stage_renal_crcl_below: Annotated[float, Field(gt=0)] = 15
 
 
 class BorrowedLists(KBModel):
@@ -63,11 +67,26 @@ class SalvageTransplant(KBModel):
     seeds: Seeds
 
 
+class TcrProduct(KBModel):
+    """A T-cell redirecting product and its US label population, as facts (03 §8.1)."""
+
+    kind: Literal["car-t", "bispecific"]
+    target: Literal["BCMA", "GPRC5D"]
+    when: Condition
+    sources: Seeds  # the trial and the label behind the population (manifest.yaml sources)
+    decision: DecisionId
+
+
 class Referral(KBModel):
     rule_id: RuleId
     min_prior_lines: Annotated[int, Field(ge=1)]
     service: Name
     seeds: Seeds
+    # T-cell redirecting therapy is the preferred next step when one of these holds: the card is a
+    # warning shown before the treatment card.
+    preferred_when: Annotated[tuple[Condition, ...], Field(min_length=1)]
+    bcma_directed: tuple[Name, ...]  # drugs whose exposure is prior BCMA-directed therapy
+    products: Table[TcrProduct]  # in the order the card lists them
 
 
 class CardRule(KBModel):

@@ -13,6 +13,13 @@ NeedReason = Annotated[Template, Slots("igg_below_mg_dl", "skip_if_lvef_within_d
 OrderFact = Annotated[str, Field(pattern=r"^(prior-vte|not-covered|lvef|first-anti-cd38|igg)$")]
 
 
+class DrugCombination(KBModel):
+    """Any drug of ``any_of`` together with every drug of ``with`` (an infusional combination)."""
+
+    any_of: Annotated[tuple[Name, ...], Field(min_length=1)]
+    with_: Annotated[tuple[Name, ...], Field(alias="with")] = ()
+
+
 class SupportiveNeed(KBModel):
     label: Name
     rule_id: RuleId
@@ -20,6 +27,7 @@ class SupportiveNeed(KBModel):
     trigger_classes: tuple[Name, ...] = ()
     trigger_drugs: tuple[Name, ...] = ()
     trigger_regimens: tuple[Name, ...] = ()
+    trigger_combinations: tuple[DrugCombination, ...] = ()
     covered_by_classes: tuple[Name, ...] = ()
     options: tuple[Name, ...] = ()
     prior_vte_options: tuple[Name, ...] = ()
@@ -34,8 +42,9 @@ class SupportiveNeed(KBModel):
 
     @model_validator(mode="after")
     def _something_to_offer(self) -> "SupportiveNeed":
-        if not (self.trigger_classes or self.trigger_drugs or self.trigger_regimens):
-            raise ValueError("a need has at least one trigger (trigger_classes, trigger_drugs or trigger_regimens)")
+        if not (self.trigger_classes or self.trigger_drugs or self.trigger_regimens or self.trigger_combinations):
+            raise ValueError("a need has at least one trigger (trigger_classes, trigger_drugs, trigger_regimens "
+                             "or trigger_combinations)")
         if not (self.options or self.services):
             raise ValueError("a need offers options (drugs) or services (tests)")
         if bool(self.prior_vte_options) != (self.prior_vte_reason is not None):

@@ -43,9 +43,11 @@ DRAFT_CHECKS: dict[str, DraftCheck] = {
 
 
 def check_orders(drafts: Sequence[DraftOrder], judged: Sequence[DraftOrder], facts: PatientFacts,
-                 kb: KnowledgeBase) -> tuple[OrderFinding, ...]:
-    """Every finding for the ``judged`` drafts, with ``drafts`` (the whole draft) as context."""
-    ctx = OrderContext(tuple(drafts), tuple(judged), facts, kb)
+                 kb: KnowledgeBase, *, drafted_services: frozenset[tuple[str, str]] = frozenset()
+                 ) -> tuple[OrderFinding, ...]:
+    """Every finding for the ``judged`` drafts, with ``drafts`` (the whole draft) and the draft
+    ServiceRequests' codes (``drafted_services``) as context."""
+    ctx = OrderContext(tuple(drafts), tuple(judged), facts, kb, drafted_services=drafted_services)
     findings: list[OrderFinding] = []
     for draft in ctx.judged:
         deleting = isolated("O1-O2-O12", lambda d=draft: deleting_findings(ctx, d))

@@ -23,6 +23,7 @@ class OrderContext:
     kb: KnowledgeBase
     deleted: set[str] = field(default_factory=set)  # drafts a finding deletes: no other fix touches them
     unjudgeable: set[str] = field(default_factory=set)  # drafts whose hard-rule check failed
+    drafted_services: frozenset[tuple[str, str]] = frozenset()  # (system, code) of draft ServiceRequests
     _treatment: TreatmentDecision | None = None
     _decided: bool = False
 

@@ -11,6 +11,7 @@ from clinical_rules.kbmodel.orders import ProphylaxisCheck, SupportiveCheck
 from clinical_rules.kbmodel.supportive import SupportiveNeed
 from clinical_rules.order_checks.context import OrderContext
 from clinical_rules.order_checks.findings import Fix, OrderFinding
+from clinical_rules.predicates import Situation, evaluate
 from clinical_rules.supportive import supportive_measures
 
 
@@ -22,7 +23,7 @@ def supportive_findings(ctx: OrderContext) -> list[OrderFinding]:
     planned = [g for d in ctx.drafts for g in d.generics]
     planned_classes = {c for d in ctx.drafts for drug in d.drugs for c in drug.classes}
     measures = supportive_measures(triggers, ctx.facts, ctx.kb, already_planned=planned,
-                                   already_planned_classes=planned_classes)
+                                   already_planned_classes=planned_classes, already_planned_services=ctx.drafted_services)
     prophylaxis = {check.need: (check_id, check) for check_id, check in
                    (("O3", ctx.kb.order_checks.O3), ("O4", ctx.kb.order_checks.O4), ("O5", ctx.kb.order_checks.O5))}
     by_need: dict[str, list[SupportiveMeasure]] = {}
@@ -53,6 +54,10 @@ def _finding(ctx: OrderContext, need: str, options: list[SupportiveMeasure],
         indicator = check.service_indicator if services_only else check.indicator
     fixes = tuple(Fix("create", m.label, measure=m) for m in options)
     reasons = list(dict.fromkeys(m.reason for m in options))
+    if isinstance(check, ProphylaxisCheck) and check.caution_when is not None and check.caution is not None:
+        situation = Situation(ctx.facts, kb, drafted=triggers, hook_orders=True)
+        if evaluate(check.caution_when, situation) is not None:
+            reasons.append(say(check.caution))
     used = [drafted_fact(trigger, kb), *order_facts(ctx, kb.supportive_care[need])]
     # The card applies the need's rule (SC-VTE ...) with the need's sources beside the check's.
     return ctx.finding(check_id, check, summary, reasons, used, rules=(options[0].rule_id,), indicator=indicator,

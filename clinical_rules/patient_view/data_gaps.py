@@ -16,6 +16,7 @@ from clinical_rules.predicates import Situation, evaluate
 
 if TYPE_CHECKING:
     from clinical_rules.patient_view import FamilyContext
+    from fhir_mappings.facts import PatientFacts
 
 
 def decide(ctx: FamilyContext) -> DataGapCard | None:
@@ -92,9 +93,17 @@ def _mapping_notes(ctx: FamilyContext, given: set[str]) -> list[DataGap]:
     return gaps
 
 
-def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase) -> DataGapCard | None:
-    """The data-gap card of the caller's gaps alone (the order hooks: checks run on a partial record)."""
-    gaps = [_reported(gap, kb) for gap in reported]
+def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, facts: PatientFacts | None = None,
+                  drafted: Iterable[str] = ()) -> DataGapCard | None:
+    """The data-gap card of the order hooks: the items judged on the drafted drugs (knowledge-base
+    items marked ``in_order_hooks``, e.g. no IgG before a drafted bispecific), then the caller's
+    gaps (the checks ran on a partial record)."""
+    gaps: list[DataGap] = []
+    if facts is not None:
+        situation = Situation(facts, kb, drafted=tuple(drafted), hook_orders=True)
+        gaps += [gap for code, item in kb.data_gaps.items.items() if item.in_order_hooks
+                 if (gap := _item(code, item, situation)) is not None]
+    gaps += [_reported(gap, kb) for gap in reported]
     if not gaps:
         return None
     return DataGapCard(

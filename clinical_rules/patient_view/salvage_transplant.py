@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from clinical_rules.decisions import InfoCard, Provenance, Sentence, say
-from clinical_rules.fact_wording import eligibility_facts, line_facts, transplant_facts
+from clinical_rules.fact_wording import compact_eligibility, transplant_facts
 from clinical_rules.patient_view.common import referral_service
 
 if TYPE_CHECKING:
@@ -42,5 +42,5 @@ def decide(ctx: FamilyContext) -> InfoCard | None:
         disagreements=tuple(disagreements),
         services=(referral_service("transplant-referral", params.service, texts.referral_label, params.rule_id,
                                    params.seeds, kb),),
-        facts_used=(*transplant_facts(facts, kb), *line_facts(facts, kb)[-1:], *eligibility_facts(facts, kb)),
+        facts_used=(*transplant_facts(facts, kb, compact=True), *compact_eligibility(facts, kb)),
     )

@@ -19,7 +19,7 @@ from clinical_rules.decisions import (
 )
 from clinical_rules.doses import starting_dose
 from clinical_rules.fact_tests import condition_holds
-from clinical_rules.fact_wording import facts_used
+from clinical_rules.fact_wording import decisive_facts
 from clinical_rules.hard_rules import exclusion_reason
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.kbmodel.rules import Row
@@ -38,7 +38,7 @@ def decide(ctx: FamilyContext) -> TreatmentFamily:
     treatment = choose_treatment(ctx.facts, ctx.kb)
     recommended = treatment.recommended
     supportive = supportive_measures(recommended.drugs, ctx.facts, ctx.kb) if recommended is not None else ()
-    return TreatmentFamily(treatment=treatment, supportive=supportive, facts_used=facts_used(ctx.facts, ctx.kb))
+    return TreatmentFamily(treatment=treatment, supportive=supportive, facts_used=decisive_facts(ctx.facts, ctx.kb))
 
 
 def matching_row(facts: PatientFacts, kb: KnowledgeBase) -> Row:

@@ -88,16 +88,23 @@ def gunicorn_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.setenv("RRMM_CDS_BIND", "127.0.0.1:9123")
+    for name in ("RRMM_CDS_ENV", "RRMM_CDS_PROBE_PORT", "RRMM_CDS_METRICS_PORT"):
+        monkeypatch.delenv(name, raising=False)
     return runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
 
 
 def test_gunicorn_settings(gunicorn_config: dict[str, Any]) -> None:
-    assert gunicorn_config["bind"] == "0.0.0.0:9123"
+    assert gunicorn_config["bind"] == "127.0.0.1:9123"
     assert gunicorn_config["workers"] == 2 * gunicorn_config["_cpu_limit"]() + 1
     assert gunicorn_config["timeout"] >= 20
     assert gunicorn_config["graceful_timeout"] > 0
-    assert gunicorn_config["accesslog"] == "-"
+    # The pod's preStop pause plus the graceful shutdown stay inside a 50 s grace period.
+    assert gunicorn_config["graceful_timeout"] + gunicorn_config["PRESTOP_SECONDS"] < 50
+    assert gunicorn_config["control_socket_disable"] is True
+    # One JSON stream: the app logs each request; gunicorn's error log is JSON too.
+    assert gunicorn_config["accesslog"] is None and gunicorn_config["errorlog"] == "-"
+    assert gunicorn_config["PROBE_PORT"] == 8081 and gunicorn_config["METRICS_PORT"] == 9090
 
 
 def test_gunicorn_workers_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -133,7 +140,9 @@ def test_access_log_lines_are_json_without_query_or_headers(
     }
     with caplog.at_level(logging.INFO, logger="gunicorn.access"):
         logger.access(response, None, environ, timedelta(milliseconds=12.5))
-    line = orjson.loads(caplog.records[-1].getMessage())
+    from cds_service.logging_json import JsonFormatter
+
+    line = orjson.loads(JsonFormatter().format(caplog.records[-1]))
     assert line["status"] == 200
     assert line["path"] == "/cds-services/rrmm-relapse-guidance"
     assert line["request_id"] == "req-1"

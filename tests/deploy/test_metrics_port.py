@@ -8,8 +8,6 @@ import pytest
 import requests
 from integration.servers import free_port, start_service
 
-from cds_service.observability.metrics_server import metrics_port
-
 pytestmark = [pytest.mark.integration]
 
 
@@ -26,13 +24,6 @@ def test_metrics_port_serves_the_workers_merged_samples(tmp_path: Path) -> None:
         assert scraped.status_code == 200
         assert 'rrmm_cds_http_requests_total{' in scraped.text
         assert 'service="rrmm-relapse-guidance"' in scraped.text
-
-
-@pytest.mark.parametrize("value", ["nine", "0", "70000"])
-def test_a_bad_metrics_port_is_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="RRMM_CDS_METRICS_PORT must be a port number"):
-        metrics_port({"RRMM_CDS_METRICS_PORT": value})
-    assert metrics_port({}) is None
 
 
 def test_serve_removes_its_own_metrics_directory_at_exit(tmp_path: Path) -> None:

@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from card_text import problems
 
 ROOT = Path(__file__).resolve().parents[2]
 # Same lookup as .ci/run: RRMM_CDS_SHARED, else ../shared beside the project, else /work/shared.
 _DEFAULT_SHARED = ROOT.parent / "shared" if (ROOT.parent / "shared" / "tools").is_dir() else Path("/work/shared")
 SHARED = Path(os.environ.get("RRMM_CDS_SHARED", str(_DEFAULT_SHARED)))
 EVALUATOR = SHARED / "tools" / "evaluate_vignettes.py"
-CASES = SHARED / "vignettes" / "public"
+# KB 2026.2: the public cases of 2026.2 (the 29 of 2026.1 with the 03 §8 expectations, plus 3 new)
+# supersede those of vignettes/public where they differ.
+CASES = SHARED / "vignettes" / "public-2026.2"
 
 pytestmark = [
     pytest.mark.integration,
@@ -70,23 +73,36 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 30) -
     raise RuntimeError("rrmm-cds serve did not answer discovery in time")
 
 
-def _evaluate(service_url: str, cases: list[Path]) -> None:
+def _evaluate(service_url: str, cases: list[Path], tmp_path: Path) -> list[dict]:
+    """Run the evaluator on ``cases``; every case must pass. Returns each case's result with the
+    service's response (``-v --json``)."""
     assert cases, "no public cases of this kind found"
+    results = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, str(EVALUATOR), "--base-url", service_url, "--cases", *map(str, cases)],
+        [sys.executable, str(EVALUATOR), "--base-url", service_url, "-v", "--json", str(results),
+         "--cases", *map(str, cases)],
         capture_output=True, text=True, timeout=600, check=False,
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"{summary}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
     assert summary == f"{len(cases)} passed, 0 failed", summary
+    return json.loads(results.read_text(encoding="utf-8"))["cases"]
 
 
-def test_public_patient_view_vignettes_pass(service_url: str) -> None:
-    _evaluate(service_url, sorted(CASES.glob("pv-*.json")))
+def _assert_readable(cases: list[dict]) -> None:
+    """Every vignette response's cards within the length limits and free of internal codes in
+    their sentences (04 §1, 03 §8.3)."""
+    found = [p for case in cases for p in problems((case.get("response") or {}).get("cards", []), case["id"])]
+    assert found == []
+    assert any((case.get("response") or {}).get("cards") for case in cases)
 
 
-def test_public_order_hook_vignettes_pass(service_url: str) -> None:
-    _evaluate(service_url, sorted([*CASES.glob("os-*.json"), *CASES.glob("osel-*.json")]))
+def test_public_patient_view_vignettes_pass(service_url: str, tmp_path: Path) -> None:
+    _assert_readable(_evaluate(service_url, sorted(CASES.glob("pv-*.json")), tmp_path))
+
+
+def test_public_order_hook_vignettes_pass(service_url: str, tmp_path: Path) -> None:
+    _assert_readable(_evaluate(service_url, sorted([*CASES.glob("os-*.json"), *CASES.glob("osel-*.json")]), tmp_path))
 
 
 def test_moderately_oversized_body_gets_its_413_over_a_socket(service_url: str) -> None:

@@ -124,15 +124,17 @@ def test_hook_call_is_audited_and_counted(client, settings: Settings) -> None:
     )
 
 
-def test_audit_failure_does_not_fail_the_call(client) -> None:
+def test_a_call_without_its_audit_row_fails_with_503(client) -> None:
     store = app_state(client.application).store
     with store.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE audit_card")
     response = client.post(
         f"/cds-services/{SERVICE}", data=orjson.dumps(_request("pt-7")), content_type="application/json"
     )
-    assert response.status_code == 200
-    assert len(response.get_json()["cards"]) == 2
+    # No answer leaves the service without its audit row: the EHR is told to try again.
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.get_json()["issue"][0]["code"] == "transient"
     with store.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(audit_response)).scalar_one() == 0
 

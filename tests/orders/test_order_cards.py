@@ -105,7 +105,9 @@ def test_o1_critical_delete_and_everything_spec_valid() -> None:
     assert actions(o1) == [{"type": "delete", "description": KB.cards.order_card.delete.render(draft="lenalidomide"),
                             "resourceId": "MedicationRequest/d-len"}]
     assert o1["extension"]["org.rrmm-cds.provenance"]["ruleIds"] == ["O1", "H2"]  # the hard rule that fired
-    assert "Observation/ds1" in o1["detail"] and "KB 2026.1" in o1["detail"]
+    assert "KB 2026.2" in o1["detail"] and "Observation/ds1" not in o1["detail"]  # resources: in the extension
+    references = [r for f in o1["extension"]["org.rrmm-cds.provenance"]["facts"] for r in f["references"]]
+    assert "Observation/ds1" in references
     for card in cards:
         assert_no_empty(card)
         assert len(card["summary"]) <= 139

@@ -37,8 +37,9 @@ def topics(cards: list[dict]) -> list[str]:
 
 
 def patient() -> PatientFacts:
-    """Second relapse, lenalidomide-refractory, never transplanted, no FISH: treatment, supportive
-    care, salvage ASCT, work-up and data-gap cards are all due."""
+    """Second relapse, lenalidomide-refractory after a PI and an IMiD, never transplanted, no FISH:
+    treatment, supportive care, salvage ASCT, referral (ciltacabtagene label), work-up and data-gap
+    cards are all due."""
     return (
         FactsBuilder().prior_lines(2).refractory_to("lenalidomide").no_cytogenetics().build()
     )
@@ -64,7 +65,7 @@ def assert_logged_without_patient_data(caplog: pytest.LogCaptureFixture, family:
 
 def test_baseline_has_every_family(kb: KnowledgeBase) -> None:
     assert topics(cards_for(patient(), kb)) == [
-        "treatment-recommendation", "supportive-care", "salvage-transplant", "relapse-workup", "data-gap",
+        "treatment-recommendation", "supportive-care", "salvage-transplant", "referral", "relapse-workup", "data-gap",
     ]
 
 
@@ -72,6 +73,7 @@ def test_baseline_has_every_family(kb: KnowledgeBase) -> None:
     ("family", "dropped"),
     [
         ("salvage-transplant", {"salvage-transplant"}),
+        ("referral", {"referral"}),
         ("relapse-workup", {"relapse-workup"}),
         ("data-gap", {"data-gap"}),
         # Treatment and its supportive care are one family: both go when either rule fails.
@@ -94,7 +96,7 @@ def test_a_failing_decision_family_drops_only_its_cards(
 @pytest.mark.parametrize("target", ["choose_treatment", "supportive_measures"])
 def test_the_treatment_family_fails_as_one(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.setattr(treatment, target, fail)
-    assert topics(cards_for(patient(), kb)) == ["salvage-transplant", "relapse-workup", "data-gap"]
+    assert topics(cards_for(patient(), kb)) == ["salvage-transplant", "referral", "relapse-workup", "data-gap"]
 
 
 def test_referral_still_given_when_the_treatment_rule_fails(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +127,7 @@ def test_a_failing_supportive_card_takes_the_treatment_card_with_it(
     import cds_cards.patient_view.treatment as treatment_cards
 
     monkeypatch.setattr(treatment_cards, "supportive_card", fail)
-    assert topics(render(patient(), kb)) == ["salvage-transplant", "relapse-workup", "data-gap"]
+    assert topics(render(patient(), kb)) == ["salvage-transplant", "referral", "relapse-workup", "data-gap"]
 
 
 def test_possible_progression_card_failure_gives_no_cards(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,4 +147,4 @@ def test_the_patient_view_handler_keeps_the_other_families(kb: KnowledgeBase, mo
     ctx = handlers.HookContext("rrmm-relapse-guidance", "patient-view", "pt-1", facts.evaluation_date,
                                ResourceIndex("pt-1"), {}, kb)
     assert topics(handlers.patient_view_cards(ctx)) == [
-        "treatment-recommendation", "supportive-care", "salvage-transplant", "data-gap"]
+        "treatment-recommendation", "supportive-care", "salvage-transplant", "referral", "data-gap"]

@@ -64,7 +64,7 @@ def test_h4_a_regimen_limited_to_its_label_population(kb):
     assert not in_population("xd-label", three_lines, kb) and not in_population("xd-label", one_pi, kb)
     assert in_population("xd-label", four_lines, kb)
     excluded = exclusion_reason("Xd", "R2", three_lines, kb)
-    assert excluded.rule_id == "H4" and "≥ 4 prior lines" in excluded.reason.text
+    assert excluded.rule_id == "H4" and "≥ 4 lines" in excluded.reason.text
     assert exclusion_reason("Xd", "R1", four_lines, kb) is None
 
 

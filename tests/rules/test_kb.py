@@ -19,7 +19,7 @@ DRUGS_JSON = Path(__file__).resolve().parents[2] / "fhir_mappings" / "data" / "d
 
 
 def test_packaged_kb_is_valid_versioned_and_cached(kb):
-    assert kb.version == "2026.1"
+    assert kb.version == "2026.2"
     assert load_knowledge_base() is kb
     assert kb.source_label == f"RRMM relapse guidance · KB {kb.version}"
 
@@ -64,7 +64,7 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 def test_copy_of_the_kb_loads(kb_copy):
-    assert build_knowledge_base(kb_copy).version == "2026.1"
+    assert build_knowledge_base(kb_copy).version == "2026.2"
 
 
 def _row(data: dict, row_id: str) -> dict:
@@ -164,3 +164,16 @@ def test_the_service_refuses_to_start_on_an_invalid_kb(kb_copy, monkeypatch):
     monkeypatch.setattr("clinical_rules.kb.KB_DIR", kb_copy)
     with pytest.raises(KnowledgeBaseError, match="rules.yaml: R1: missing field 'state'"):
         create_app(Settings(database_url="sqlite://"))
+
+
+def test_s0_is_never_the_only_source_and_is_shown_for_what_it_is():
+    """03 §8.3: S0 is an AI-generated summary pending human review; every row, regimen, dose,
+    supportive measure, order check and card rule citing it cites another seed, label or trial."""
+    from clinical_rules.kbmodel.loading import entries
+
+    kb = load_knowledge_base()
+    alone = [path for node, path in entries(kb.document)
+             if isinstance(getattr(node, "seeds", None), tuple) and tuple(node.seeds) == ("S0",)]
+    alone += [f"regimens.yaml: {rid}" for rid, regimen in kb.regimens.items() if regimen.seeds == ("S0",)]
+    assert alone == []
+    assert "AI-generated" in kb.sources["S0"].short and "pending human review" in kb.sources["S0"].title

@@ -14,7 +14,7 @@ from clinical_rules.kb import KB_DIR
 def test_kb_prints_rows_values_in_force_doses_and_decision_log(capsys):
     assert main(["kb"]) == 0
     out = capsys.readouterr().out
-    assert "knowledge base 2026.1" in out
+    assert "knowledge base 2026.2" in out
     assert "R6  not lenalidomide-refractory, first relapse, anti-CD38 naive" in out
     assert "frail: IRd, DRd, ERd" in out
     assert "refractory_window_days                 60" in out  # the derivation value in force
@@ -49,7 +49,8 @@ def test_kb_check_says_which_scenarios_fail_and_changed(tmp_path, capsys):
     shutil.copytree(KB_DIR, copy)
     rules = yaml.safe_load((copy / "rules.yaml").read_text())
     r5 = next(row for row in rules["rows"] if row["id"] == "R5")
-    r5["list"][0], r5["list"][1] = r5["list"][1], r5["list"][0]
+    first, dpd = 0, r5["list"].index("DPd")  # DVd and DPd (BVd between them needs two prior lines)
+    r5["list"][first], r5["list"][dpd] = r5["list"][dpd], r5["list"][first]
     (copy / "rules.yaml").write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False))
     assert main(["kb", "check", "--path", str(copy), "--only", "r5-len-refractory-gets-dvd",
                  "r6-first-relapse-gets-drd"]) == 1

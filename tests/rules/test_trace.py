@@ -44,3 +44,20 @@ def test_the_handler_returns_the_decision_with_its_cards_and_takes_reported_gaps
     trace = decision_trace(result.decision)
     assert trace["dataGaps"]["gaps"][0]["code"] == "reported:source-unavailable:medicationStatements"
     assert "Medication statements could not be read (HTTP 404): drug history recorded as statements" in result.cards[0]["detail"]
+
+
+def test_the_trace_gives_each_products_label_eligibility(kb):
+    """03 §8.1: every T-cell redirecting product's label population judged on the facts, with the
+    criteria that are missing, whether it is the preferred next step and prior BCMA therapy."""
+    facts = FactsBuilder().prior_lines(3).refractory_to("lenalidomide", "daratumumab", "carfilzomib").build()
+    (referral,) = [c for c in decision_trace(decide(facts, kb))["cards"] if c["family"] == "referral"]
+    eligibility = referral["labelEligibility"]
+    assert eligibility["preferred"] is True and referral["indicator"] == "warning" and referral["precedes"] == "treatment"
+    products = {p["product"]: p for p in eligibility["products"]}
+    assert list(products) == list(kb.referral.products)
+    assert products["idecabtagene vicleucel"]["eligible"] and products["ciltacabtagene autoleucel"]["eligible"]
+    assert products["teclistamab"] == {**products["teclistamab"], "eligible": False, "missing": ["min_prior_lines"],
+                                       "target": "BCMA", "kind": "bispecific"}
+    assert products["talquetamab"]["target"] == "GPRC5D" and products["talquetamab"]["decision"] == "D24"
+    assert eligibility["priorBcmaDirected"] == []
+    json.dumps(referral)

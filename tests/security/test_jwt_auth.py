@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cds_service.security.issuers import load_trusted_issuers
-from cds_service.security.jwt_auth import AuthenticationFailed, ClientJwtVerifier, expected_audiences
+from cds_service.security.jwt_auth import (
+    AuthenticationFailed,
+    ClientJwtVerifier,
+    ReplayStoreUnavailable,
+    expected_audiences,
+)
 
 from .jwt_helpers import BASE_URL, ISSUER, ClientKeys, MemoryReplayGuard
 
@@ -170,7 +175,9 @@ def test_replay_store_failure_fails_closed(keys: ClientKeys, tmp_path: Path) -> 
             raise RuntimeError("database down")
 
     broken = ClientJwtVerifier(load_trusted_issuers(keys.write(tmp_path), production=False), BrokenGuard())
-    assert _reject(broken, bearer(keys.token(AUD))) == "replay check unavailable"
+    # Closed (no client is verified), but as "try again" (503), not as a credential failure.
+    with pytest.raises(ReplayStoreUnavailable):
+        broken.verify(bearer(keys.token(AUD)), [AUD])
 
 
 def test_es256_and_rs256_only_when_configured(keys: ClientKeys, tmp_path: Path) -> None:

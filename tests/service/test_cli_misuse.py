@@ -48,6 +48,13 @@ def _development(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("RRMM_CDS_ENV", "DATABASE_URL", "DATABASE_URL_FILE", "RRMM_CDS_FHIR_ALLOWLIST"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # Handlers other tests in this process left on streams since closed would print "Logging
+    # error" blocks into the stderr these tests read.
+    import logging
+
+    for name in (None, "alembic", "cds_service"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [])
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ def test_serve_options_and_discovery_url():
     settings = Settings()
     options = serve.gunicorn_options(args, settings)
     assert options["bind"] == "127.0.0.1:8123"
-    assert options["worker_class"] == "gthread"
+    assert options["worker_class"].endswith("DeadlineThreadWorker")  # gthread with header deadlines
     assert options["timeout"] > settings.fetch_budget
     assert options["control_socket_disable"] is True  # no shared ~/.gunicorn socket between services
     assert serve.discovery_url("127.0.0.1", 8123, settings) == "http://127.0.0.1:8123/cds-services"

@@ -9,6 +9,7 @@ import pytest
 from helpers import assert_operation_outcome
 from sqlalchemy import func, select
 
+from cds_service.store import AuditCard, AuditEntry
 from cds_service.store.schema import feedback as feedback_table
 
 URL = "/cds-services/rrmm-relapse-guidance/feedback"
@@ -22,7 +23,15 @@ def item(outcome: str = "accepted", **extra) -> dict:
     return body
 
 
-def post(client, body, url: str = URL, content_type: str = "application/json"):
+def post(client, body, url: str = URL, content_type: str = "application/json", *, issued: bool = True):
+    """POST feedback; with ``issued`` its cards are first recorded as returned by the service."""
+    items = body.get("feedback") if isinstance(body, dict) else None
+    if issued and isinstance(items, list):
+        cards = [i["card"] for i in items if isinstance(i, dict) and isinstance(i.get("card"), str)]
+        client.application.extensions["rrmm_cds"].store.record_audit(
+            AuditEntry(service_id="rrmm-relapse-guidance", hook_instance=str(uuid.uuid4()), patient_hash=None,
+                       kb_version=None, cards=[AuditCard(card, None, [], None) for card in cards], duration_ms=0.0)
+        )
     return client.post(url, data=json.dumps(body), content_type=content_type)
 
 
@@ -112,3 +121,8 @@ def test_unknown_service_404(client):
     response = post(client, {"feedback": [item()]}, url="/cds-services/nope/feedback")
     assert response.status_code == 404
     assert_operation_outcome(response.get_json())
+
+
+def test_feedback_for_a_card_never_returned_is_acknowledged_not_stored(app, client):
+    assert post(client, {"feedback": [item()]}, issued=False).status_code == 200
+    assert stored_rows(app) == 0

@@ -51,6 +51,17 @@ def feedback_items(count: int) -> list[dict]:
     return items
 
 
+def issue_cards(store: Store, items: list[dict]) -> None:
+    """Audit rows for the items' cards, as if the service had returned them (feedback is stored
+    only for cards this service issued)."""
+    from cds_service.store import AuditCard, AuditEntry
+
+    store.record_audit(
+        AuditEntry(service_id=SERVICE, hook_instance=str(uuid.uuid4()), patient_hash=None, kb_version=None,
+                   cards=[AuditCard(item["card"], None, [], None) for item in items], duration_ms=0.0)
+    )
+
+
 def post_all(base_url: str, items: list[dict], workers: int = 32) -> list[int]:
     """POST each item as its own feedback message, every item twice, from ``workers`` threads."""
     submissions = items + items[::-1]
@@ -85,12 +96,13 @@ def served_app(database_url: str) -> Iterator[tuple[str, Store]]:
 def test_parallel_feedback_posts_are_stored_exactly_once(served_app: tuple[str, Store]) -> None:
     base_url, store = served_app
     items = feedback_items(DISTINCT_ITEMS)
+    issue_cards(store, items)
 
     statuses = post_all(base_url, items)
 
     assert statuses == [200] * (2 * DISTINCT_ITEMS)
     report = store.feedback_report().as_dict()
     assert report["feedback_total"] == DISTINCT_ITEMS
-    unknown = report["topics"]["unknown"]  # no audit rows: these cards were never shown
+    unknown = report["topics"]["unknown"]  # audit rows without a topic
     assert unknown["accepted"] + unknown["overridden"] == DISTINCT_ITEMS
     assert unknown["overridden"] == len([item for item in items if item["outcome"] == "overridden"])

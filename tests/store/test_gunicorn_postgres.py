@@ -23,9 +23,10 @@ import orjson
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from test_concurrent_feedback import SERVICE, feedback_items, post_all
+from test_concurrent_feedback import SERVICE, feedback_items, issue_cards, post_all
 
 from cds_service.services import PREFETCH
+from cds_service.store import Store
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
@@ -109,7 +110,9 @@ def gunicorn_server(postgres_database_url: str, tmp_path: Path) -> Iterator[tupl
         "RRMM_CDS_AUDIT_SALT": "gunicorn-test-salt",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "GUNICORN_WORKERS": str(WORKERS),
-        "PORT": str(_free_port()),
+        "RRMM_CDS_BIND": f"127.0.0.1:{_free_port()}",
+        "RRMM_CDS_PROBE_PORT": "0",
+        "RRMM_CDS_METRICS_PORT": "0",
     }
     upgrade = subprocess.run(
         [str(BIN / "rrmm-cds"), "db", "upgrade"],
@@ -135,7 +138,7 @@ def gunicorn_server(postgres_database_url: str, tmp_path: Path) -> Iterator[tupl
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{env['PORT']}"
+    base_url = f"http://{env['RRMM_CDS_BIND']}"
     try:
         _wait_ready(base_url, process, log_path)
         yield base_url, env, metrics_dir
@@ -195,7 +198,11 @@ def test_multi_worker_metrics_feedback_and_report(gunicorn_server: tuple[str, di
     worker_files = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("histogram_*.db")}
     assert len(worker_files) >= 2, "the hook calls should have been spread over several workers"
 
-    statuses = post_all(base_url, feedback_items(DISTINCT_FEEDBACK))
+    items = feedback_items(DISTINCT_FEEDBACK)
+    issuer = Store.from_url(env["DATABASE_URL"], migrate=False)
+    issue_cards(issuer, items)
+    issuer.dispose()
+    statuses = post_all(base_url, items)
     assert statuses == [200] * (2 * DISTINCT_FEEDBACK)
 
     report = subprocess.run(
@@ -206,4 +213,4 @@ def test_multi_worker_metrics_feedback_and_report(gunicorn_server: tuple[str, di
     assert summary["feedback_total"] == DISTINCT_FEEDBACK
     assert cards_returned > 0
     assert cards_returned > 0
-    assert summary["cards_total"] == cards_returned
+    assert summary["cards_total"] == cards_returned + DISTINCT_FEEDBACK  # plus the cards issued above
