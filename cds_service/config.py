@@ -110,7 +110,7 @@ class Settings:
         env_vars = os.environ if environ is None else environ
 
         def text(name: str) -> str | None:
-            value = env_vars.get(name)
+            value = _file_setting(env_vars, name) if env_vars.get(f"{name}_FILE") else env_vars.get(name)
             return value.strip() if value is not None and value.strip() else None
 
         env = (text("RRMM_CDS_ENV") or "development").lower()
@@ -121,10 +121,11 @@ class Settings:
             raise ConfigError(f"RRMM_CDS_LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
         public_base_url = text("RRMM_CDS_PUBLIC_BASE_URL")
         auth, jwt_algorithms = _auth_settings(text("RRMM_CDS_AUTH"), text("RRMM_CDS_JWT_ALGORITHMS"), env)
+        database_url = text("DATABASE_URL")
         settings = cls(
             env=env,  # type: ignore[arg-type]  # checked above
             public_base_url=public_base_url.rstrip("/") if public_base_url else None,
-            database_url=text("DATABASE_URL") or default_database_url(),
+            database_url=database_url or default_database_url(),
             max_resources=_positive_int(
                 text("RRMM_CDS_MAX_RESOURCES"), "RRMM_CDS_MAX_RESOURCES", DEFAULT_MAX_RESOURCES
             ),
@@ -153,6 +154,8 @@ class Settings:
             **_hardening_settings(text, auth),
             **_timeline_settings(text, env),
         )
+        if settings.production:
+            _require_server_database(database_url)
         return settings
 
     def check_servable(self) -> None:
@@ -219,6 +222,32 @@ def _hardening_settings(text: Callable[[str], str | None], auth: str) -> dict[st
         "feedback_unknown_cards": unknown,
         "preview": preview,
     }
+
+def _file_setting(env_vars: Mapping[str, str], name: str) -> str:
+    """``NAME_FILE`` names a file holding the value (a mounted Kubernetes Secret), for any setting."""
+    if env_vars.get(name, "").strip():
+        raise ConfigError(f"set {name} or {name}_FILE, not both")
+    path = env_vars[f"{name}_FILE"].strip()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not readable text"
+        raise ConfigError(f"{name}_FILE: cannot read {path}: {reason}") from None
+
+
+def _require_server_database(database_url: str | None) -> None:
+    """Production keeps feedback, audit and the JWT replay cache in PostgreSQL, never SQLite."""
+    if database_url is None:
+        raise ConfigError(
+            "production needs DATABASE_URL (or DATABASE_URL_FILE) naming a PostgreSQL database; "
+            "the SQLite default is for development only"
+        )
+    if not database_url.startswith(("postgres://", "postgresql://", "postgresql+")):
+        scheme = database_url.split(":", 1)[0] if ":" in database_url else "not a URL"
+        raise ConfigError(
+            f"production needs a PostgreSQL DATABASE_URL (postgresql://...), got {scheme!r}; "
+            "SQLite is for development only"
+        )
 
 
 def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import orjson
 
+from cds_service.commands._arguments import iso_date
 from cds_service.config import Settings
 from cds_service.errors import CdsHttpError
 from cds_service.services import SERVICES
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--date",
-        type=date.fromisoformat,
+        type=iso_date,
         default=None,
         help="evaluation date YYYY-MM-DD (default: today, UTC)",
     )
@@ -38,8 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cds_service.pipeline import build_pipeline  # heavy: not for `rrmm-cds --help`
-
     settings = Settings.from_env()
     raw = sys.stdin.buffer.read() if args.file == "-" else _read_file(args.file)
     if raw is None:
@@ -50,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
         return _fail(CdsHttpError(400, "request is not valid JSON", code="structure"))
     service_id = args.service or _service_for(document)
     if service_id is None:
-        print(
-            "rrmm-cds call: cannot tell the service from the request's hook; pass --service", file=sys.stderr
-        )
+        print(f"rrmm-cds call: {_no_service_message(document)}", file=sys.stderr)
         return 2
+    if service_id not in SERVICES:
+        print(f"rrmm-cds call: unknown service {service_id!r} (services: {', '.join(SERVICES)})", file=sys.stderr)
+        return 2
+    from cds_service.pipeline import build_pipeline  # heavy: after the request's checks, not for --help
+
     pipeline = build_pipeline(settings)
     evaluation_date = args.date or datetime.now(UTC).date()
     try:
@@ -76,6 +78,14 @@ def _read_file(path: str) -> bytes | None:
 def _service_for(document: object) -> str | None:
     hook = document.get("hook") if isinstance(document, dict) else None
     return DEFAULT_SERVICE_FOR_HOOK.get(hook) if isinstance(hook, str) else None
+
+
+def _no_service_message(document: object) -> str:
+    hook = document.get("hook") if isinstance(document, dict) else None
+    served = ", ".join(f"{hook} ({service})" for hook, service in DEFAULT_SERVICE_FOR_HOOK.items())
+    if not isinstance(hook, str) or not hook:
+        return f"the request names no hook; hooks served here: {served}"
+    return f"no service here answers the hook {hook!r}; hooks served here: {served}"
 
 
 def _fail(exc: CdsHttpError) -> int:

@@ -23,11 +23,11 @@ import argparse
 import json
 import os
 import sys
-from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from cds_service import samples
+from cds_service.commands._arguments import iso_date
 from cds_service.services import SERVICES
 
 if TYPE_CHECKING:
@@ -49,10 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=run_list)
 
     load = actions.add_parser("load", help="upload the sample patients to a FHIR R4 server (idempotent)")
-    load.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://127.0.0.1:8103/fhir/R4")
+    load.add_argument("--fhir-server", required=True, help="FHIR base URL, e.g. http://127.0.0.1:8103/fhir (Medplum)")
     load.add_argument("--token", default=None, help=f"bearer token for the FHIR server (or env {TOKEN_ENV})")
     load.add_argument("--only", nargs="+", metavar="ID", help="load only these personas")
-    load.add_argument("--date", type=date.fromisoformat, default=None,
+    load.add_argument("--date", type=iso_date, default=None,
                       help="shift the charts to this date YYYY-MM-DD (default: today, UTC)")
     load.add_argument("--max-entries", type=int, default=DEFAULT_MAX_ENTRIES,
                       help=f"entries per transaction (default {DEFAULT_MAX_ENTRIES})")
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     request.add_argument("--no-prefetch", action="store_true", help="send no prefetch: the service fetches")
     request.add_argument("--fhir-server", default=None, help="fhirServer to put in the request")
     request.add_argument("--token", default=None, help=f"fhirAuthorization access token (or env {TOKEN_ENV})")
-    request.add_argument("--date", type=date.fromisoformat, default=None,
+    request.add_argument("--date", type=iso_date, default=None,
                          help="shift the chart to this date YYYY-MM-DD (default: today, UTC)")
     request.set_defaults(func=run_request)
 

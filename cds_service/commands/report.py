@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from cds_service.commands.db import open_store
+from cds_service.commands._arguments import database_url
+from cds_service.commands.db import DatabaseProblem, database_url_from, describe_database_error, open_store
 
 if TYPE_CHECKING:
     from cds_service.store.report import FeedbackReport, OutcomeCounts
-
-# Heavy modules are imported where they are used: `rrmm-cds --help` imports every command module.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="only cards shown / feedback received from this date or ISO 8601 time (UTC if no offset)",
     )
-    parser.add_argument("--database-url", default=None, help="store URL (default: DATABASE_URL)")
+    parser.add_argument("--database-url", type=database_url, default=None,
+                        help="store URL (default: DATABASE_URL)")
     parser.set_defaults(func=run)
 
 
@@ -46,15 +46,20 @@ def parse_since(value: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    store = open_store(args)
+    url = database_url_from(args)
+    try:
+        store = open_store(url)
+    except DatabaseProblem as problem:
+        print(f"rrmm-cds report: {problem}", file=sys.stderr)
+        return 2
     try:
         if store.current_revision() is None:
             print("rrmm-cds report: the store has no schema yet; run `rrmm-cds db upgrade`", file=sys.stderr)
             return 2
         report = store.feedback_report(args.since)
     except SQLAlchemyError as error:
-        # The error type only: messages can carry the database URL (and its password).
-        print(f"rrmm-cds report: cannot read the store ({type(error).__name__})", file=sys.stderr)
+        # Host, port and a reason only: messages can carry the database URL (and its password).
+        print(f"rrmm-cds report: {describe_database_error(url, error)}", file=sys.stderr)
         return 2
     finally:
         store.dispose()

@@ -86,11 +86,47 @@ def gunicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, 
     }
 
 
-def discovery_url(host: str, port: int, settings: Settings) -> str:
+def base_url(host: str, port: int, settings: Settings) -> str:
     if settings.public_base_url:
-        return f"{settings.public_base_url}/cds-services"
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/cds-services"
+        return settings.public_base_url
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # where a browser here reaches it
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"
+
+
+def discovery_url(host: str, port: int, settings: Settings) -> str:
+    return f"{base_url(host, port, settings)}/cds-services"
+
+
+def start_up_line(host: str, port: int, settings: Settings) -> str:
+    """What `serve` prints first: the discovery URL, and in development the card preview page."""
+    line = f"rrmm-cds ({settings.env}) discovery: {discovery_url(host, port, settings)}"
+    if not settings.production:
+        line += f"  preview: {base_url(host, port, settings)}/"
+    return line
+
+
+def _migrate_sqlite_store(database_url: str) -> bool:
+    """Migrate a SQLite store once here, in the master, so the workers find it ready."""
+    if not database_url.startswith("sqlite"):
+        return True  # server databases: `rrmm-cds db upgrade` (the release's migration Job)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cds_service.commands.db import DatabaseProblem, describe_database_error, open_store
+
+    try:
+        store = open_store(database_url, create_directory=True)
+    except DatabaseProblem as problem:
+        print(f"rrmm-cds serve: {problem}", file=sys.stderr)
+        return False
+    try:
+        store.upgrade()
+        return True
+    except SQLAlchemyError as error:
+        print(f"rrmm-cds serve: {describe_database_error(database_url, error)}", file=sys.stderr)
+        return False
+    finally:
+        store.dispose()
 
 
 def _front_proxy(args: argparse.Namespace, settings: Settings) -> Any:
@@ -180,10 +216,9 @@ def run(args: argparse.Namespace) -> int:
     options["when_ready"] = when_ready
     options["on_exit"] = on_exit
     served = "behind nginx" if front is not None else "gunicorn directly"
-    print(
-        f"rrmm-cds ({settings.env}) discovery: {discovery_url(args.host, args.port, settings)} ({served})",
-        flush=True,
-    )
+    if not _migrate_sqlite_store(settings.database_url):
+        return 2
+    print(f"{start_up_line(args.host, args.port, settings)} ({served})", flush=True)
     from cds_service.commands._gunicorn_app import ServiceApplication  # gunicorn: not for --help
 
     try:

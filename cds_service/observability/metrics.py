@@ -65,6 +65,11 @@ AUDIT_WRITE_FAILURES = Counter(
     "Audit-trail writes that failed (the response was still sent).",
 )
 
+CIRCUIT_OPENED = Counter(
+    "rrmm_cds_fhir_circuit_opened_total",
+    "Times a FHIR server's circuit breaker opened (its calls then get the transient refusal at once).",
+)
+
 _NO_TOPIC = "none"
 _MAX_LABEL_LENGTH = 64
 

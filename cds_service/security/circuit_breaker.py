@@ -27,10 +27,12 @@ class CircuitBreaker:
 
     def __init__(self, *, failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
                  reset_after_s: float = DEFAULT_RESET_AFTER_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_open: Callable[[], None] | None = None) -> None:
         self.failure_threshold = failure_threshold
         self.reset_after_s = reset_after_s
         self._clock = clock
+        self._on_open = on_open  # told each time the circuit (re)opens (a metric)
         self._failures = 0
         self._opened_at: float | None = None
         self._trial_started: float | None = None
@@ -75,9 +77,14 @@ class CircuitBreaker:
     def record_failure(self) -> None:
         with self._lock:
             self._failures += 1
+            opens = self._trial_started is not None or (
+                self._opened_at is None and self._failures >= self.failure_threshold
+            )
             if self._trial_started is not None or self._failures >= self.failure_threshold:
                 self._opened_at = self._clock()  # (re)open: a failed trial restarts the cool-down
             self._trial_started = None
+        if opens and self._on_open is not None:
+            self._on_open()
 
 
 class CircuitBreakers:
@@ -115,5 +122,11 @@ class CircuitBreakers:
             self._breakers.clear()
 
 
+def _count_opening() -> None:
+    from cds_service.observability import metrics  # lazily: prometheus_client after the prefork set-up
+
+    metrics.CIRCUIT_OPENED.inc()
+
+
 # One registry per process: every hook call to the same FHIR server shares its breaker.
-FHIR_SERVER_BREAKERS = CircuitBreakers()
+FHIR_SERVER_BREAKERS = CircuitBreakers(lambda: CircuitBreaker(on_open=_count_opening))

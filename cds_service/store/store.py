@@ -7,13 +7,16 @@ stored twice or lost.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -89,10 +92,16 @@ class Store:
     # -- schema -------------------------------------------------------------------------------
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision`` (safe to run from several processes at once)."""
+        """Apply migrations up to ``revision`` (safe to run from several processes at once).
+
+        PostgreSQL serialises concurrent upgrades with an advisory lock (the migration environment).
+        A SQLite file is upgraded under an exclusive lock on a sibling ``.migrate.lock`` file, taken
+        before the first connection: two gunicorn workers opening a fresh store would otherwise race
+        on switching it to WAL and creating the version table ("database is locked").
+        """
         from alembic import command
 
-        with self.engine.begin() as connection:
+        with sqlite_migration_lock(self.engine), self.engine.begin() as connection:
             config = _alembic_config(connection)
             command.upgrade(config, revision)
 
@@ -270,6 +279,22 @@ class Store:
         except SQLAlchemyError:
             # Purging is housekeeping: a failure here must not turn a valid call into an error.
             log.warning("purging expired jti rows failed", exc_info=True)
+
+
+@contextlib.contextmanager
+def sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive advisory file lock beside a SQLite database file (no-op otherwise)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    lock_path = Path(database).expanduser().resolve().with_suffix(".migrate.lock")
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _alembic_config(connection: Connection | None) -> Config:

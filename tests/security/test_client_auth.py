@@ -130,7 +130,7 @@ def test_unsafe_configurations_refuse_to_start(tmp_path: Path, keys: ClientKeys,
 
 def test_settings_defaults_from_environment(tmp_path: Path) -> None:
     assert Settings.from_env({}).auth == "disabled"
-    assert Settings.from_env({"RRMM_CDS_ENV": "production"}).auth == "required"
+    assert Settings.from_env({"RRMM_CDS_ENV": "production", "DATABASE_URL": "postgresql://db/cds"}).auth == "required"
     with pytest.raises(ConfigError):
         Settings.from_env({"RRMM_CDS_ENV": "production", "RRMM_CDS_AUTH": "disabled"})
     with pytest.raises(ConfigError):

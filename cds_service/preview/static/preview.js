@@ -6,7 +6,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { personas: [], serviceUrl: null };
+  const state = { personas: [], serviceUrl: null, building: null };
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -45,6 +45,85 @@
     $('persona-summary').textContent = persona.summary;
     $('persona-intent').textContent = persona.intent;
     $('draft-label').textContent = selectedHook() === 'patient-view' ? '' : `Drafted orders: ${persona.draft}`;
+    state.building = buildRequest(persona, selectedHook()).catch((error) => setStatus(String(error.message || error), true));
+  }
+
+  // The request for the chosen patient and hook goes into the editor, where it can be changed
+  // before it is sent; order-select's selections get a checkbox per drafted order.
+  async function buildRequest(persona, hook) {
+    const built = await fetch(`/preview/api/request?persona=${encodeURIComponent(persona.id)}&hook=${encodeURIComponent(hook)}`);
+    if (!built.ok) throw new Error(`could not build the request (${built.status})`);
+    const { url, request } = await built.json();
+    state.serviceUrl = url;
+    $('request-editor').value = pretty(request);
+    $('curl').hidden = true;
+    showSelections(request);
+  }
+
+  function draftLabel(resource) {
+    const concept = resource.medicationCodeableConcept || {};
+    const coding = (concept.coding || [])[0] || {};
+    return concept.text || coding.display || `${resource.resourceType}/${resource.id}`;
+  }
+
+  function showSelections(request) {
+    const box = $('selections');
+    box.replaceChildren();
+    const context = request.context || {};
+    const entries = (context.draftOrders && context.draftOrders.entry) || [];
+    $('selections-box').hidden = request.hook !== 'order-select' || entries.length === 0;
+    if ($('selections-box').hidden) return;
+    const selected = new Set(context.selections || []);
+    for (const entry of entries) {
+      const resource = entry.resource || {};
+      const reference = `${resource.resourceType}/${resource.id}`;
+      const input = el('input', { type: 'checkbox', value: reference, dataTestid: 'selection' });
+      input.checked = selected.has(reference);
+      input.addEventListener('change', applySelections);
+      box.append(el('label', {}, input, ` ${draftLabel(resource)} `, el('code', { className: 'muted' }, reference)));
+    }
+  }
+
+  function editedRequest() {
+    try {
+      return JSON.parse($('request-editor').value);
+    } catch (error) {
+      throw new Error(`the edited request is not valid JSON: ${error.message}`);
+    }
+  }
+
+  function applySelections() {
+    try {
+      const request = editedRequest();
+      request.context = request.context || {};
+      request.context.selections = [...document.querySelectorAll('#selections input:checked')].map((i) => i.value);
+      $('request-editor').value = pretty(request);
+      setStatus(`${request.context.selections.length} draft(s) selected`);
+    } catch (error) {
+      setStatus(String(error.message || error), true);
+    }
+  }
+
+  function shellQuote(text) {
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+  }
+
+  async function copyAsCurl() {
+    try {
+      const request = editedRequest();
+      const url = new URL(state.serviceUrl, window.location.origin).href;
+      const command = `curl -sS -X POST ${shellQuote(url)} -H 'Content-Type: application/json' --data-binary ${shellQuote(JSON.stringify(request))}`;
+      $('curl').textContent = command;
+      $('curl').hidden = false;
+      try {
+        await navigator.clipboard.writeText(command);
+        $('curl-status').textContent = 'copied to the clipboard';
+      } catch {
+        $('curl-status').textContent = 'select the command below and copy it';
+      }
+    } catch (error) {
+      setStatus(String(error.message || error), true);
+    }
   }
 
   async function loadPersonas() {
@@ -185,10 +264,9 @@
     button.disabled = true;
     setStatus('Building the request…');
     try {
-      const built = await fetch(`/preview/api/request?persona=${encodeURIComponent(persona.id)}&hook=${encodeURIComponent(selectedHook())}`);
-      if (!built.ok) throw new Error(`could not build the request (${built.status})`);
-      const { url, request } = await built.json();
-      state.serviceUrl = url;
+      await state.building;
+      const url = state.serviceUrl;
+      const request = editedRequest();
       $('request-url').textContent = `POST ${url}`;
       $('raw-request').textContent = pretty(request);
       setStatus('Calling the service…');
@@ -223,6 +301,7 @@
     $('persona').addEventListener('change', showPersona);
     for (const radio of document.querySelectorAll('input[name="hook"]')) radio.addEventListener('change', showPersona);
     $('run').addEventListener('click', run);
+    $('copy-curl').addEventListener('click', copyAsCurl);
     loadPersonas().catch((error) => setStatus(`could not load the sample patients: ${error.message}`, true));
   });
 })();
