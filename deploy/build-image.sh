@@ -191,7 +191,7 @@ start_container "rrmm-cds-image-dev-$$" "$DEV_LOG" -e RRMM_CDS_ENV=development \
 check_locked_down "rrmm-cds-image-dev-$$" || status=1
 "$PY" "$SHARED/tools/check_conformance.py" --base-url "$BASE_URL" --log-file "$DEV_LOG" \
     --only discovery,calls,fetch,cors,feedback,responses,logs --ssrf "${EXTRA[@]}" || status=1
-"$PY" "$SHARED/tools/evaluate_vignettes.py" --base-url "$BASE_URL" || status=1
+"$PY" "$SHARED/tools/evaluate_vignettes.py" --base-url "$BASE_URL" --cases "$SHARED/vignettes/public-2026.2" || status=1
 "${PODMAN[@]}" stop -t 20 "rrmm-cds-image-dev-$$" >/dev/null 2>&1 || true
 
 step "run the image (client-JWT profile) and judge it"
@@ -212,4 +212,4 @@ if [ "$status" -ne 0 ]; then
     tail -n 20 "$DEV_LOG" "$JWT_LOG" >&2 || true
     exit 1
 fi
-echo "container image judged: passed (development + JWT conformance, public vignettes)"
+echo "container image judged: passed (development + JWT conformance, public vignettes of KB 2026.2)"
