@@ -117,7 +117,11 @@ def gunicorn_server(
     the project (its configuration and code: gunicorn puts its working directory first on the path)."""
     port = free_port()
     environment = {
-        "PORT": str(port),
+        "PORT": str(port),  # a baseline checkout's configuration from before RRMM_CDS_BIND
+        "RRMM_CDS_BIND": f"127.0.0.1:{port}",
+        # The master's probe and metrics listeners would collide between the servers compared.
+        "RRMM_CDS_PROBE_PORT": "0",
+        "RRMM_CDS_METRICS_PORT": "0",
         "GUNICORN_LOG_LEVEL": "warning",
         "RRMM_CDS_LOG_LEVEL": "WARNING",
         "DATABASE_URL": f"sqlite:///{workdir / (name + '-store.sqlite3')}",
