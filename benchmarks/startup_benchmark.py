@@ -68,7 +68,9 @@ def _config(workdir: Path, preload: bool) -> Path:
 def start_once(workdir: Path, *, preload: bool, workers: int | None, database_url: str | None) -> StartRun:
     port = free_port()
     env = {
-        "PORT": str(port),
+        "RRMM_CDS_BIND": f"127.0.0.1:{port}",
+        "RRMM_CDS_PROBE_PORT": "0",  # the master's listeners: not what this measures, and fixed ports
+        "RRMM_CDS_METRICS_PORT": "0",
         "GUNICORN_LOG_LEVEL": "warning",
         "RRMM_CDS_LOG_LEVEL": "WARNING",
         "DATABASE_URL": database_url or f"sqlite:///{workdir / 'store.sqlite3'}",
