@@ -6,10 +6,15 @@ URL; beyond that it gets 429 with ``Retry-After`` (seconds until a request would
 an OperationOutcome ``throttled``. The buckets live in each worker process: the service as a whole
 accepts up to (workers x replicas) times the rate. Without client authentication (development)
 there is no issuer and no limit; ``RRMM_CDS_RATE_LIMIT=0`` turns the limit off.
+
+The timeline's ``POST /timeline/api/explain`` runs the whole pipeline for whoever holds a card's
+link token: it gets the same bucket, keyed by a digest of that bearer token (held in memory only,
+never logged), so one leaked or scripted token cannot keep a worker busy.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -55,13 +60,30 @@ def install_rate_limits(app: Flask, settings: Any) -> TokenBuckets | None:
 
     @app.before_request
     def _throttle() -> None:
-        issuer = g.get("client_issuer")
-        if issuer is None or request.method != "POST" or not request.path.startswith("/cds-services/"):
+        key = _client_key()
+        if key is None:
             return
-        wait = buckets.take(issuer)
+        wait = buckets.take(key)
         if wait > 0:
             error = CdsHttpError(429, "too many requests from this client; try again later", code="throttled")
             error.retry_after = max(1, math.ceil(wait))
             raise error
 
     return buckets
+
+
+_EXPLAIN_PATH = "/timeline/api/explain"
+
+
+def _client_key() -> str | None:
+    """Whose bucket a request spends: the verified issuer for hooks and feedback, the link token's
+    digest for explain calls; None for everything else (and for unauthenticated development)."""
+    if request.method != "POST":
+        return None
+    if request.path.startswith("/cds-services/"):
+        return g.get("client_issuer")
+    if request.path == _EXPLAIN_PATH:
+        bearer = request.headers.get("Authorization", "")
+        if bearer:
+            return "timeline:" + hashlib.sha256(bearer.encode()).hexdigest()
+    return None

@@ -203,6 +203,25 @@ def test_production_needs_the_links_token(production_app):
     assert ok.status_code == 200
 
 
+def test_explain_calls_with_one_token_are_rate_limited(test_settings, keys, tmp_path):
+    settings = production_settings(test_settings, keys, tmp_path, timeline_key=KEY, rate_limit_per_s=0.01, rate_burst=3)
+    app = create_app(settings, clock=lambda: FIXED_NOW)
+    app.config["keys"] = keys
+    client = app.test_client()
+    token = token_from_hook(client, "penta-refractory")
+    headers = {"Authorization": f"Bearer {token}"}
+    body = explain_body("penta-refractory")
+    statuses = [client.post("/timeline/api/explain", json=body, headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = client.post("/timeline/api/explain", json=body, headers=headers)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.get_json()["issue"][0]["code"] == "throttled"
+    # Another card's token has its own bucket.
+    other = token_from_hook(client, "len-refractory")
+    assert client.post("/timeline/api/explain", json=explain_body("len-refractory"),
+                       headers={"Authorization": f"Bearer {other}"}).status_code == 200
+
+
 def test_a_token_opens_only_its_patient(production_app):
     client = production_app.test_client()
     token = token_from_hook(client, "penta-refractory")
