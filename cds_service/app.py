@@ -312,7 +312,7 @@ def _free_after_sending(response: Response, document: Any, then: Callable[[], No
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CdsHttpError)
     def cds_error(exc: CdsHttpError) -> Response:
-        g.outcome = f"refused {exc.status}"
+        g.outcome = f"error {exc.status}" if g.get("internal_error") else f"refused {exc.status}"
         response = json_response(exc.outcome(), status=exc.status)
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)

@@ -89,6 +89,7 @@ def register_timeline(app: Flask, state: Any) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - no input may produce a 5xx; the type only (no patient data)
             log.error("explain failed", extra={"event": "explain_error", "error_type": type(exc).__name__})
+            g.internal_error = True  # the request log says "error", not a refusal of the client's input
             raise CdsHttpError(422, "the record could not be explained", code="processing") from None
         g.outcome = "ok"
         response = Response(orjson.dumps(body), mimetype="application/json")

@@ -7,6 +7,7 @@ import dataclasses
 import importlib
 import io
 import json
+import logging
 import sys
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -179,16 +180,21 @@ def test_the_resource_limit_counts_the_entries_of_every_page(test_settings):
     assert client.post("/timeline/api/explain", json={"patientId": "p", "resources": [page, page]}).status_code == 413
 
 
-def test_an_internal_failure_is_a_4xx_without_patient_data(client, monkeypatch):
+def test_an_internal_failure_is_a_4xx_without_patient_data(client, monkeypatch, caplog):
     module = importlib.import_module("cds_service.timeline.explain")
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("patient Quillborough")
 
     monkeypatch.setattr(module, "read_series", broken)
-    response = client.post("/timeline/api/explain", json=explain_body("len-refractory"))
+    with caplog.at_level(logging.INFO):
+        response = client.post("/timeline/api/explain", json=explain_body("len-refractory"))
     assert response.status_code == 422
     assert "Quillborough" not in response.get_data(as_text=True)
+    assert "Quillborough" not in caplog.text
+    # Told apart from a refused input in the request log.
+    outcomes = [getattr(r, "outcome", None) for r in caplog.records if getattr(r, "event", None) == "request"]
+    assert outcomes == ["error 422"]
 
 
 # -- authorisation --------------------------------------------------------------------------------------
