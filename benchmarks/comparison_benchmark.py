@@ -133,8 +133,14 @@ def start_servers(
         servers.append(hc)
     else:
         notes.append(f"healthchain: not run (no {uvicorn}; see benchmarks/healthchain_app.py)")
-    for server in servers:
-        server.wait_ready()
+    try:
+        for server in servers:
+            server.wait_ready()
+    except BaseException:
+        # One that does not start must not leave the others running after the benchmark exits.
+        for server in servers:
+            server.stop()
+        raise
     return servers, notes
 
 
