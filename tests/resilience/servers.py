@@ -73,18 +73,11 @@ def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``rrmm-cds serve`` on a free port (its own arguments after ``args``)."""
-    port = free_port()
-    log_path = tmp_path / f"serve-{port}.log"
+def _running(argv: list[str], env: dict[str, str], tmp_path: Path, port: int, name: str) -> Iterator[Server]:
+    """``argv`` started in ``tmp_path`` with its output in a log file; stopped when the block ends."""
+    log_path = tmp_path / f"{name}-{port}.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(BIN / "rrmm-cds"), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-            env=env or service_env(tmp_path),
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log_path)
     try:
         wait_http(server.base_url + "/healthz", process, log_path)
@@ -94,25 +87,22 @@ def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iter
 
 
 @contextmanager
+def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``rrmm-cds serve`` on a free port (its own arguments after ``args``)."""
+    port = free_port()
+    argv = [str(BIN / "rrmm-cds"), "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    with _running(argv, env or service_env(tmp_path), tmp_path, port, "serve") as server:
+        yield server
+
+
+@contextmanager
 def gunicorn(tmp_path: Path, env: dict[str, str], *, workers: int = 2) -> Iterator[Server]:
     """gunicorn with deploy/gunicorn.conf.py on a free loopback port."""
     port = free_port()
     env = {**env, "RRMM_CDS_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
-    log_path = tmp_path / f"gunicorn-{port}.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "cds_service.app:create_app()"],
-            env=env,
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
-    try:
-        wait_http(server.base_url + "/healthz", process, log_path)
+    argv = [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "cds_service.app:create_app()"]
+    with _running(argv, env, tmp_path, port, "gunicorn") as server:
         yield server
-    finally:
-        server.stop()
 
 
 class Slowloris:
