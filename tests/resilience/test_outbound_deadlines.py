@@ -9,8 +9,6 @@ limits are exercised in tests/security/test_fetch_resilience.py.)"""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from security.jwt_helpers import ClientKeys
+from trickling_peer import trickling_peer
 
 from .servers import serve, service_env
 
@@ -27,36 +26,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture
 def trickling_jwks() -> Iterator[str]:
-    stop = threading.Event()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-
-    def answer(conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                payload = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n" + b" " * 4000
-                for byte in payload:
-                    if stop.wait(0.2):
-                        return
-                    conn.send(bytes([byte]))
-            except OSError:
-                return
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}/jwks.json"
-    stop.set()
-    listener.close()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
+    with trickling_peer(b"", head + b" " * 4000, 0.2) as port:
+        yield f"http://127.0.0.1:{port}/jwks.json"
 
 
 def test_a_trickling_jwks_endpoint_cannot_hold_requests(tmp_path: Path, trickling_jwks: str) -> None:

@@ -7,9 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pytest
 import responses
+from trickling_peer import trickling_peer
 
 from cds_service.fhir_client import FetchAllowance, FetchLimitExceeded, FhirClient, FhirError, FhirUnavailable
 from cds_service.security.allowlist import FhirAllowlist
@@ -164,46 +166,16 @@ def test_unresponsive_server_is_bounded_by_the_budget(silent_server: str) -> Non
 def trickling_server() -> Iterator[Callable[[str], str]]:
     """Start servers that answer one byte every 0.1 s: ``"headers"`` (status line and headers
     trickle) or ``"body"`` (headers at once, then a 200-byte body trickles)."""
-    listeners: list[socket.socket] = []
-    stop = threading.Event()
+    body = b'{"resourceType": "Patient", "id": "p1"}'.ljust(200)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 200\r\n\r\n"
+    with ExitStack() as peers:
 
-    def answer(conn: socket.socket, mode: str) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                body = b'{"resourceType": "Patient", "id": "p1"}'.ljust(200)
-                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: 200\r\n\r\n"
-                if mode == "body":
-                    conn.sendall(head)
-                for byte in (head + body if mode == "headers" else body):
-                    if stop.wait(0.1):
-                        return
-                    conn.send(bytes([byte]))
-            except OSError:
-                return
+        def start(mode: str) -> str:
+            at_once, trickled = (head, body) if mode == "body" else (b"", head + body)
+            port = peers.enter_context(trickling_peer(at_once, trickled, 0.1))
+            return f"http://127.0.0.1:{port}/fhir"
 
-    def start(mode: str) -> str:
-        listener = socket.socket()
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        listener.settimeout(0.2)
-        listeners.append(listener)
-
-        def accept() -> None:
-            while not stop.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    continue
-                threading.Thread(target=answer, args=(conn, mode), daemon=True).start()
-
-        threading.Thread(target=accept, daemon=True).start()
-        return f"http://127.0.0.1:{listener.getsockname()[1]}/fhir"
-
-    yield start
-    stop.set()
-    for listener in listeners:
-        listener.close()
+        yield start
 
 
 @pytest.mark.parametrize("mode", ["headers", "body"])
