@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cds_service import samples
@@ -22,10 +22,9 @@ from cds_service.config import Settings
 from cds_service.services import discovery_document
 
 from .fhir_strategies import json_values, prefetch_values
+from .schema_runs import fuzz_settings, statuses_without_server_errors
 
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.filter_too_much, HealthCheck.data_too_large])
+FUZZ = fuzz_settings(60)
 SERVICES = {service["id"]: service for service in discovery_document()["services"]}
 
 
@@ -45,17 +44,7 @@ def test_schemathesis_no_server_errors(api_schema: Any) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/cds-services", "/cds-services/{service_id}",
                                               "/cds-services/{service_id}/feedback"}
-    statuses: list[int] = []
-    for operation in operations:
-
-        @FUZZ
-        @given(case=operation.as_strategy())
-        def no_server_error(case: Any) -> None:
-            response = case.call()
-            statuses.append(response.status_code)
-            assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code}"
-
-        no_server_error()
+    statuses = statuses_without_server_errors(operations, FUZZ)
     assert len(statuses) > 3 * len(operations)
     assert 200 in statuses and 400 in statuses
 

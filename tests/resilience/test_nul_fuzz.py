@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from fuzz.schema_runs import fuzz_settings, statuses_without_server_errors
 from sqlalchemy import func, select
 
 from cds_service import samples
@@ -25,9 +25,7 @@ from cds_service.store.schema import audit_response, feedback
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 SERVICE = discovery_document()["services"][0]
-FUZZ = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                       HealthCheck.filter_too_much, HealthCheck.data_too_large])
+FUZZ = fuzz_settings(40)
 
 
 @pytest.fixture
@@ -40,18 +38,8 @@ def test_schemathesis_with_nul_generation_finds_no_server_error(app: Flask) -> N
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     schema.config.generation.update(allow_x00=True)
     assert schema.config.generation.allow_x00
-    statuses: list[int] = []
-    for result in schema.get_all_operations():
-        operation = result.ok()
-
-        @FUZZ
-        @given(case=operation.as_strategy())
-        def no_server_error(case: Any) -> None:
-            response = case.call()
-            statuses.append(response.status_code)
-            assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code}"
-
-        no_server_error()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    statuses = statuses_without_server_errors(operations, FUZZ)
     assert 400 in statuses
 
 
