@@ -46,8 +46,10 @@ def _last_day(record: MedicationRecord) -> date:
 
 
 def _later_finish(record: MedicationRecord, others: list[MedicationRecord]) -> MedicationRecord | None:
+    # Only a finished course that reaches into this record's course can end it: an earlier course
+    # documented late (induction recorded after maintenance began) says nothing about this one.
     finishing = [o for o in others if o.resource_type in _ASSERTING and o.status in _FINISHED and o.end is not None
-                 and _asserted(o) > _asserted(record)]
+                 and o.end >= record.start and _asserted(o) > _asserted(record)]
     return max(finishing, key=lambda o: (_asserted(o), o.end)) if finishing else None
 
 

@@ -111,6 +111,17 @@ def test_a_stale_active_order_does_not_outweigh_a_later_completed_statement():
     assert any("later completed statement" in n for n in _notes(facts))
 
 
+def test_an_earlier_course_documented_late_does_not_end_the_open_order():
+    # Maintenance ordered 400 days ago and still taken; the induction course (ended before the
+    # order) is recorded afterwards as completed: it must not shorten the maintenance exposure.
+    order = medication_request(LENALIDOMIDE, -400)
+    late = medication_statement(LENALIDOMIDE, -900, -500, status="completed", dateAsserted=day(-300))
+    facts = facts_for(myeloma(), order, late)
+    maintenance = [e for e in facts.exposures if e.drug == "lenalidomide" and e.start == EVAL - timedelta(days=400)]
+    assert maintenance and maintenance[0].ongoing
+    assert _notes(facts) == []
+
+
 def test_an_order_newer_than_the_completed_statement_is_a_restart():
     restarted = medication_request(LENALIDOMIDE, -200)
     facts = _len_sensitive_relapse(restarted)
