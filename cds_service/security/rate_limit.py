@@ -8,13 +8,13 @@ accepts up to (workers x replicas) times the rate. Without client authentication
 there is no issuer and no limit; ``RRMM_CDS_RATE_LIMIT=0`` turns the limit off.
 
 The timeline's ``POST /timeline/api/explain`` runs the whole pipeline for whoever holds a card's
-link token: it gets the same bucket, keyed by a digest of that bearer token (held in memory only,
-never logged), so one leaked or scripted token cannot keep a worker busy.
+link token: once the token is verified it spends the same buckets (``spend``), keyed by a digest
+of that token (held in memory only, never logged), so one leaked or scripted token cannot keep a
+worker busy, and made-up tokens cannot fill the table.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -60,30 +60,20 @@ def install_rate_limits(app: Flask, settings: Any) -> TokenBuckets | None:
 
     @app.before_request
     def _throttle() -> None:
-        key = _client_key()
-        if key is None:
+        issuer = g.get("client_issuer")
+        if issuer is None or request.method != "POST" or not request.path.startswith("/cds-services/"):
             return
-        wait = buckets.take(key)
-        if wait > 0:
-            error = CdsHttpError(429, "too many requests from this client; try again later", code="throttled")
-            error.retry_after = max(1, math.ceil(wait))
-            raise error
+        spend(buckets, issuer)
 
     return buckets
 
 
-_EXPLAIN_PATH = "/timeline/api/explain"
-
-
-def _client_key() -> str | None:
-    """Whose bucket a request spends: the verified issuer for hooks and feedback, the link token's
-    digest for explain calls; None for everything else (and for unauthenticated development)."""
-    if request.method != "POST":
-        return None
-    if request.path.startswith("/cds-services/"):
-        return g.get("client_issuer")
-    if request.path == _EXPLAIN_PATH:
-        bearer = request.headers.get("Authorization", "")
-        if bearer:
-            return "timeline:" + hashlib.sha256(bearer.encode()).hexdigest()
-    return None
+def spend(buckets: TokenBuckets | None, key: str) -> None:
+    """One request of ``key``: nothing when allowed (or no limits), else 429 with Retry-After."""
+    if buckets is None:
+        return
+    wait = buckets.take(key)
+    if wait > 0:
+        error = CdsHttpError(429, "too many requests from this client; try again later", code="throttled")
+        error.retry_after = max(1, math.ceil(wait))
+        raise error

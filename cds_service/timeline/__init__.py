@@ -12,16 +12,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Blueprint, Flask, Response, g, request, send_from_directory
+from flask import Blueprint, Flask, Response, current_app, g, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
 from cds_service.errors import CdsHttpError, operation_outcome
 from cds_service.request_body import read_json_body
+from cds_service.security import rate_limit
 from cds_service.security.limits import count_value_resources
 from cds_service.timeline.explain import SERVICE_ID, explain, patient_id_of
 from cds_service.timeline.links import tokens_for
@@ -109,8 +111,10 @@ def _authorise(tokens: TimelineTokens | None, settings: Any, patient_id: str, no
         tokens.verify(authorization, patient_id, now)
     except TokenRefused as exc:
         log.info("timeline token refused", extra={"event": "auth", "outcome": "unauthorized", "reason": exc.reason})
-        g.outcome = "refused 401"
         raise TimelineUnauthorized() from None
+    # A verified token spends the hook calls' rate-limit buckets (a digest of it, in memory only).
+    rate_limit.spend(current_app.extensions.get("rrmm_rate_limits"),
+                     "timeline:" + hashlib.sha256(str(authorization).encode()).hexdigest())
 
 
 class TimelineUnauthorized(CdsHttpError):

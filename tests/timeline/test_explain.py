@@ -222,6 +222,8 @@ def test_explain_calls_with_one_token_are_rate_limited(test_settings, keys, tmp_
     refused = client.post("/timeline/api/explain", json=body, headers=headers)
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.get_json()["issue"][0]["code"] == "throttled"
+    # Made-up tokens are refused as such, before any bucket is spent.
+    assert client.post("/timeline/api/explain", json=body, headers={"Authorization": "Bearer x.y.z"}).status_code == 401
     # Another card's token has its own bucket.
     other = token_from_hook(client, "len-refractory")
     assert client.post("/timeline/api/explain", json=explain_body("len-refractory"),
