@@ -86,7 +86,7 @@ def register_timeline(app: Flask, state: Any) -> None:
         _authorise(tokens, settings, patient_id, state.clock())
         evaluation_date = state.clock().date()
         try:
-            body = explain(document, state.pipeline.kb, evaluation_date)
+            body = explain(document, patient_id, state.pipeline.kb, evaluation_date)
         except CdsHttpError:
             raise
         except Exception as exc:  # noqa: BLE001 - no input may produce a 5xx; the type only (no patient data)

@@ -62,8 +62,9 @@ def index_resources(patient_id: str, resources: Any) -> ResourceIndex:
     return index
 
 
-def explain(document: dict[str, Any], kb: KnowledgeBase, evaluation_date: date) -> dict[str, Any]:
-    patient_id = patient_id_of(document)
+def explain(document: dict[str, Any], patient_id: str, kb: KnowledgeBase, evaluation_date: date) -> dict[str, Any]:
+    """The answer for a request whose ``patient_id`` was read (and the request validated) by
+    ``patient_id_of``."""
     resources = document.get("resources")
     if not isinstance(resources, dict | list):
         raise CdsHttpError(400, "resources must be a Bundle, a list of resources or a map of keys to them",
