@@ -245,13 +245,14 @@ def _register_routes(app: Flask, state: AppState) -> None:
             issued = state.store.issued_card_uuids([item["card"] for item in items])
         except SQLAlchemyError:
             raise StoreUnavailable() from None
+        positions = [index for index, item in enumerate(items) if item["card"] in issued]
         unknown = [index for index, item in enumerate(items) if item["card"] not in issued]
         if unknown and state.settings.feedback_unknown_cards == "refuse":
             raise CdsHttpError(
                 400, [f"feedback[{index}].card is not a card this service returned" for index in unknown],
                 code="value",
             )
-        known = [item for index, item in enumerate(items) if index not in set(unknown)]
+        known = [items[index] for index in positions]
         if unknown:
             # Acknowledged (the client cannot do better) but not stored: the report counts only
             # feedback on cards this service returned.
@@ -265,7 +266,6 @@ def _register_routes(app: Flask, state: AppState) -> None:
         except FeedbackError as exc:
             raise CdsHttpError(400, str(exc)) from None
         except FeedbackItemsRefused as exc:
-            positions = [index for index, item in enumerate(items) if item["card"] in issued]
             refused = [f"feedback[{positions[index]}] could not be stored" for index in exc.refused]
             g.outcome = f"stored {exc.stored} of {len(items)}"
             raise CdsHttpError(

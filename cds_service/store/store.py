@@ -148,8 +148,8 @@ class Store:
         stored = 0
         refused: list[int] = []
         with self.engine.begin() as connection:
+            statement = _insert_ignoring_duplicates(connection, feedback, ["dedup_key"])
             for index, row in enumerate(rows):
-                statement = _insert_ignoring_duplicates(connection, feedback, ["dedup_key"])
                 try:
                     with connection.begin_nested():
                         # RETURNING yields a row only when the insert happened (rowcount is not
