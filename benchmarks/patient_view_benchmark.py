@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from patient_record import patient_view_request  # noqa: E402 - sibling module of this script
+from servers import gunicorn_server  # noqa: E402 - sibling module of this script
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICE = "rrmm-relapse-guidance"
@@ -106,69 +105,12 @@ def _in_process_client(database_url: str):
     return app.test_client()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class GunicornServer:
-    """One gunicorn worker with the production configuration, on a private SQLite store."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
-        env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "GUNICORN_WORKERS": "1",
-            "RRMM_CDS_LOG_LEVEL": "WARNING",
-            "GUNICORN_LOG_LEVEL": "warning",
-            "RRMM_CDS_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
-            "DATABASE_URL": f"sqlite:///{workdir / 'http-store.sqlite3'}",
-            "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus"),
-        }
-        bin_dir = Path(sys.executable).parent
-        self.process = subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "-c",
-                str(REPO / "deploy" / "gunicorn.conf.py"),
-                "--access-logfile",
-                "/dev/null",
-                "cds_service.app:create_app()",
-            ],
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        import requests
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited during start-up")
-            try:
-                if requests.get(f"{self.base_url}/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("gunicorn did not become ready")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 def run(sizes: list[int], seconds: float, http: bool) -> list[SizeResult]:
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="rrmm-bench-") as workdir:
         client = _in_process_client(f"sqlite:///{Path(workdir) / 'inproc-store.sqlite3'}")
-        server = GunicornServer(Path(workdir)) if http else None
+        server = gunicorn_server("patient-view", "cds_service.app:create_app()", Path(workdir),
+                                 env={"RRMM_CDS_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)}) if http else None
         session = None
         if server is not None:
             import requests
