@@ -112,6 +112,22 @@ def test_negated_or_past_words_do_not_make_the_finding(kind, text):
     assert not present, text
 
 
+@pytest.mark.parametrize(("kind", "text"), [
+    ("neuropathy", "Peripheral neuropathy, grade 1"),
+    ("dialysis", "ESRD on dialysis three times weekly"),
+    ("heart_failure", "Congestive heart failure"),
+    ("vte_history", "History of DVT (left leg, 2019)"),
+    ("vte_history", "Pulmonary embolism"),
+])
+def test_the_same_words_affirmed_make_the_finding(kind, text):
+    # The control for the negated cases above: the words are read, and only the qualifier differs.
+    facts = facts_for(myeloma(), condition(text=text))
+    finding = {"neuropathy": facts.neuropathy, "heart_failure": facts.heart_failure,
+               "vte_history": facts.vte_history}.get(kind)
+    present = facts.renal.dialysis if kind == "dialysis" else finding.present
+    assert present, text
+
+
 def test_a_fact_from_words_says_so_in_its_evidence():
     facts = facts_for(myeloma(), condition(text="History of DVT (left leg, 2019)"),
                       condition(text="Congestive heart failure"))
@@ -142,6 +158,8 @@ def test_no_autologous_transplant_in_the_words_is_no_transplant():
                  "subject": {"reference": "Patient/p1"}, "performedDateTime": "2023-05-01",
                  "code": {"text": "No autologous stem cell transplant (declined)"}}
     assert facts_for(myeloma(), procedure).transplants == ()
+    affirmed = {**procedure, "code": {"text": "Autologous stem cell transplant"}}
+    assert facts_for(myeloma(), affirmed).transplants != ()
 
 
 # -- downstream: the R7 patient of the public vignettes, with hypertensive heart disease ---------

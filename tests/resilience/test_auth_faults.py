@@ -68,7 +68,7 @@ def test_auth_failures_are_counted_by_bounded_reason(tmp_path: Path) -> None:
     assert (REGISTRY.get_sample_value("rrmm_cds_auth_failures_total", {"reason": "audience"}) or 0) >= 1
     labels = {sample.labels["reason"] for metric in REGISTRY.collect() if metric.name == "rrmm_cds_auth_failures"
               for sample in metric.samples}
-    assert labels <= REASON_LABELS and "rejected" not in labels
+    assert {"missing", "audience"} <= labels <= REASON_LABELS and "rejected" not in labels
 
 
 def test_preview_is_not_served_when_client_jwts_are_required(tmp_path: Path) -> None:

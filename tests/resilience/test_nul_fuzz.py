@@ -36,8 +36,7 @@ def app(postgres_database_url: str) -> Flask:
 
 def test_schemathesis_with_nul_generation_finds_no_server_error(app: Flask) -> None:
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    schema.config.generation.update(allow_x00=True)
-    assert schema.config.generation.allow_x00
+    schema.config.generation.update(allow_x00=True)  # schemathesis' default; said so it stays on
     operations = [result.ok() for result in schema.get_all_operations()]
     statuses = statuses_without_server_errors(operations, FUZZ)
     assert 400 in statuses

@@ -102,7 +102,7 @@ def test_the_answer_is_the_hooks_decision(client):
     assert treatment["excluded"], "a penta-refractory patient has regimens passed over"
     facts = {f["name"]: f["value"] for f in body["facts"]}
     assert facts["penta_refractory"] is True
-    assert len(body["lines"]) == facts["prior_lines"] or len(body["lines"]) >= facts["prior_lines"]
+    assert len(body["lines"]) >= facts["prior_lines"]
     refractory = {x["drug"] for line in body["lines"] for x in line["exposures"] if x["refractory"]}
     assert {"lenalidomide", "pomalidomide", "bortezomib", "carfilzomib", "daratumumab"} <= refractory
     assert [e["date"] for e in body["events"]["progressions"]]
@@ -288,7 +288,7 @@ def test_treatment_and_referral_cards_link_to_the_timeline(production_app):
         link = timeline_link(cards, topic)
         assert link is not None, topic
         assert link["url"] == f"{BASE_URL}/timeline/launch.html"
-        assert link["label"] == production_app.extensions["rrmm_cds"].pipeline.kb.cards.links.timeline.render()
+        assert link["label"] == "Open the relapse timeline"
     others = [c for c in cards if c["source"]["topic"]["code"] not in ("treatment-recommendation", "referral")]
     assert others and all(not any(link["type"] == "smart" for link in c.get("links", [])) for c in others)
 
