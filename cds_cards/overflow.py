@@ -2,7 +2,8 @@
 
 An order-sign call with thousands of drafted orders once returned thousands of cards (22 MB); an
 EHR cannot show that, and each card cost an audit row. :func:`cap_cards` keeps the ``limit - 1``
-most urgent cards (critical, then warning, then info; the order within an indicator is kept) and
+most urgent cards (critical, then warning and data gaps, then info; the order within an indicator
+is kept) and
 adds one card of the most urgent dropped indicator and topic whose detail lists the dropped cards'
 summaries (texts: cards.yaml ``overflow``).
 """
@@ -26,9 +27,17 @@ LISTED_SUMMARIES = 20  # dropped cards named in the overflow card's detail
 def cap_cards(cards: Sequence[dict[str, Any]], limit: int, kb: KnowledgeBase, *, source_label: str) -> list[dict[str, Any]]:
     if len(cards) <= limit:
         return list(cards)
-    ranked = sorted(cards, key=lambda c: _URGENCY.get(c.get("indicator", "info"), 2))
+    ranked = sorted(cards, key=_rank)
     kept, dropped = ranked[: limit - 1], ranked[limit - 1 :]
     return [*kept, overflow_card(dropped, len(cards), kb, source_label=source_label)]
+
+
+def _rank(card_: dict[str, Any]) -> int:
+    # Missing data is never folded away: a data-gap card ranks with the warnings (03 §2).
+    urgency = _URGENCY.get(card_.get("indicator", "info"), 2)
+    if card_.get("source", {}).get("topic", {}).get("code") == "data-gap":
+        urgency = min(urgency, _URGENCY["warning"])
+    return urgency
 
 
 def overflow_card(dropped: Sequence[dict[str, Any]], total: int, kb: KnowledgeBase, *, source_label: str) -> dict[str, Any]:

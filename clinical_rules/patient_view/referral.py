@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from clinical_rules.decisions import InfoCard, Provenance, Sentence, ServiceProposal, say
 from clinical_rules.kb import KnowledgeBase
-from clinical_rules.patient_view.common import coding
+from clinical_rules.patient_view.common import referral_service
 from clinical_rules.patient_view.treatment import matching_row
 from clinical_rules.tcr_eligibility import Eligibility, ProductEligibility, label_eligibility, on_record
 
@@ -142,6 +142,5 @@ def _services(eligibility: Eligibility, kb: KnowledgeBase) -> tuple[ServicePropo
     bispecific's label population holds. Referrals only: never a drug order."""
     texts, params = kb.cards.referral.services, kb.referral
     wanted = ["car-t", *(["bispecific"] if eligibility.bispecific_eligible else []), "trial"]
-    return tuple(ServiceProposal(id=f"referral-{name}", label=say(texts[name]), coding=coding(params.service, kb),
-                                 reason=say(texts[name]), rule_id=params.rule_id, seeds=params.seeds)
+    return tuple(referral_service(f"referral-{name}", params.service, texts[name], params.rule_id, params.seeds, kb)
                  for name in wanted)
