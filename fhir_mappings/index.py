@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from fhir_mappings.fhir_versions import PRE_R4_CHECKS
+from fhir_mappings.fhir_versions import PRE_R4_CHECKS, is_pre_r4
 
 Resource = dict[str, Any]
 
@@ -110,18 +110,9 @@ class ResourceIndex:
             self._anonymous[rtype].append(resource)
 
     def _drop_reason(self, rtype: str, resource: Resource) -> str | None:
-        # fhir_versions.is_pre_r4, inlined: this runs once per resource of the request.
-        if rtype in PRE_R4_CHECKS:
-            check = PRE_R4_CHECKS[rtype]
-            if check is True:
-                return f"{PRE_R4_DROP}{rtype}"
-            elements, code_strings = check  # type: ignore[misc]
-            for element in elements:
-                if element in resource:
-                    return f"{PRE_R4_DROP}{rtype}"
-            for element in code_strings:
-                if isinstance(resource.get(element), str):
-                    return f"{PRE_R4_DROP}{rtype}"
+        # The table lookup first: most resources (Observations) have no pre-R4 check at all.
+        if rtype in PRE_R4_CHECKS and is_pre_r4(resource, rtype):
+            return f"{PRE_R4_DROP}{rtype}"
         status = resource.get("status")
         if status == "entered-in-error":
             return "entered-in-error"
