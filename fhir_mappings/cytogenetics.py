@@ -197,8 +197,6 @@ def derive_cytogenetics(index: ResourceIndex, codes: Codes, evaluation_date: dat
     # an answer or components (a FISH panel may carry one component per probe) are read.
     for obs in index.observations_with_answer():
         components = obs.get("component")
-        if not _has_answer(obs) and not components:
-            continue
         parts = [obs, *(c for c in listed(components) if isinstance(c, dict))]
         if not any(_has_answer(part) for part in parts):
             continue

@@ -26,7 +26,7 @@ memoised, so the cost per Condition is one scan of its words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -147,10 +147,3 @@ def affirmed_text(pattern: re.Pattern[str] | None, texts: Iterable[Any],
         if isinstance(text, str) and any(m.qualifier in accept for m in mentions(pattern, text)):
             return text
     return None
-
-
-def qualifiers_in(pattern: re.Pattern[str], texts: Iterable[Any]) -> Iterator[Qualifier]:
-    for text in texts:
-        if isinstance(text, str):
-            for mention in mentions(pattern, text):
-                yield mention.qualifier

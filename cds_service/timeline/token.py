@@ -21,7 +21,6 @@ import jwt
 
 AUDIENCE = "rrmm-cds-timeline"
 ALGORITHM = "HS256"
-MIN_KEY_CHARS = 32
 
 
 class TokenRefused(Exception):
