@@ -18,7 +18,6 @@ most 5 s to send its request.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -132,13 +131,13 @@ def start_probe_listener(host: str, port: int, arbiter: Any) -> Any:
 
 
 def _metrics() -> tuple[int, bytes, str]:
-    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+    from cds_service.observability import metrics  # the app's own exposition (loaded with it)
 
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if not metrics.multiprocess_enabled():
+        # The master's own registry holds no worker's figures: only the merged files do.
         return 503, _outcome("not-supported", "metrics need PROMETHEUS_MULTIPROC_DIR"), "application/json"
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    return 200, generate_latest(registry), CONTENT_TYPE_LATEST
+    payload, content_type = metrics.render_latest()
+    return 200, payload, content_type
 
 
 def start_metrics_listener(host: str, port: int) -> Any:
