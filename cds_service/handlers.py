@@ -27,7 +27,7 @@ from cds_cards.patient_view.data_gaps import render_reported
 from cds_service.fetch_policy import UnavailableSource
 from clinical_rules.decisions import ReportedGap
 from clinical_rules.kb import KnowledgeBase, load_knowledge_base
-from clinical_rules.order_checks import check_orders
+from clinical_rules.order_checks import check_orders, kept_drugs
 from fhir_mappings import build_facts
 from fhir_mappings.draft_orders import DraftOrder, drafted_service_codes, read_draft_orders
 from fhir_mappings.facts import PatientFacts
@@ -92,11 +92,12 @@ def order_cards(ctx: HookContext) -> list[dict[str, Any]]:
         return []
     facts = facts_for(ctx)
     services = drafted_service_codes(ctx.context.get("draftOrders"), ctx.patient_id)
-    cards = render_findings(check_orders(drafts, judged, facts, kb, drafted_services=services), ctx.patient_id, kb)
-    # The checks ran without part of the record (e.g. the medication history): say so.
-    drafted = [g for d in judged for g in d.generics]
+    findings = check_orders(drafts, judged, facts, kb, drafted_services=services)
+    cards = render_findings(findings, ctx.patient_id, kb)
+    # What the checks needed and did not have (a recent creatinine for a renally dosed draft), and
+    # the part of the record they ran without (e.g. the medication history): say so.
     return cards + render_reported(ctx.reported_gaps, kb, source_label=kb.order_source_label, facts=facts,
-                                   drafted=drafted)
+                                   drafted=kept_drugs(judged, findings))
 
 
 def selected_drafts(drafts: Sequence[DraftOrder], selections: Any) -> tuple[DraftOrder, ...]:

@@ -167,6 +167,10 @@ class DataGap:
     record: Sentence
     blocks_dosing: bool = False
     evidence: tuple[Evidence, ...] = ()
+    # A gap with a rule of its own (the dose labs of drafted drugs: rule and decision): the card cites them too.
+    rule_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    facts_used: tuple[FactUsed, ...] = ()  # the stale value the gap is about, with its resource
 
 
 @dataclass(frozen=True, slots=True)

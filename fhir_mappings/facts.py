@@ -161,6 +161,11 @@ class Renal:
     weight_kg: Measurement | None
     evidence: tuple[Evidence, ...] = ()
     notes: tuple[str, ...] = ()  # e.g. "no weight within 90 days: eGFR used"
+    # Only when renal function is unknown: the latest creatinine, eGFR or measured CrCl at any date
+    # (older than the window, or recent but without what the CrCl needs), so a data gap can say
+    # how old the renal data are rather than only that they are missing.
+    last_value: Measurement | None = None
+    last_kind: Literal["creatinine", "egfr", "measured-crcl"] | None = None
 
     @property
     def known(self) -> bool:

@@ -80,7 +80,24 @@ def renal_function(reader: ObservationReader, demo: Demographics, dialysis: Find
         evidence.append(measurement.evidence)
         return Renal(round(measurement.value, 1), kind, dialysis.present, creatinine, weight,  # type: ignore[arg-type]
                      tuple(evidence), tuple(notes))
-    return Renal(None, None, dialysis.present, creatinine, weight, tuple(evidence), tuple(notes))
+    last_kind, last_value = _last_renal_value(reader, creatinine)
+    return Renal(None, None, dialysis.present, creatinine, weight, tuple(evidence), tuple(notes),
+                 last_value, last_kind)  # type: ignore[arg-type]
+
+
+def _last_renal_value(reader: ObservationReader, creatinine: Measurement | None
+                      ) -> tuple[str | None, Measurement | None]:
+    """The latest creatinine, eGFR or measured CrCl at any date (a recent creatinine is the
+    latest there is); on a tie the creatinine, which every renal value derives from."""
+    if creatinine is not None:
+        return "creatinine", creatinine
+    options = [(m.date, -rank, kind, m) for rank, (kind, m) in enumerate(
+        (("creatinine", reader.latest(CREATININE)), ("egfr", reader.latest(EGFR)),
+         ("measured-crcl", reader.latest(CREATININE_CLEARANCE)))) if m is not None]
+    if not options:
+        return None, None
+    _date, _rank, kind, measurement = max(options, key=lambda o: (o[0], o[1]))
+    return kind, measurement
 
 
 def _latest_of(egfr: Measurement | None, measured: Measurement | None) -> tuple[str, Measurement] | None:

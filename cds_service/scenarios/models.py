@@ -24,6 +24,15 @@ class Measured(_Strict):
     days_ago: int = 20
 
 
+class RenalValue(_Strict):
+    """The latest renal value when no CrCl is known (``crcl: null``): older than the recency
+    window, or a creatinine within it without what the CrCl needs."""
+
+    kind: Literal["creatinine", "egfr", "measured-crcl"] = "creatinine"
+    value: float = 1.0
+    days_ago: int = 120
+
+
 class Patient(_Strict):
     """A patient by clinical intent. Defaults: a fit 65-year-old man at first relapse (serum
     M-protein progression 30 days ago) after bortezomib-lenalidomide, standard-risk FISH, CrCl 80,
@@ -38,6 +47,7 @@ class Patient(_Strict):
     taking: tuple[str, ...] = ()  # current drugs (prophylaxis ...)
     maintenance: tuple[str, ...] = ()  # drugs of the last line given as maintenance after an ASCT
     crcl: float | None = 80  # null: no creatinine in the recency window
+    last_renal: RenalValue | None = None  # with crcl null: the last value there is (else none at all)
     dialysis: bool = False
     ecog: int | None = 1
     findings: tuple[FindingName, ...] = ()

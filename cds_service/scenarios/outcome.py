@@ -15,7 +15,7 @@ from cds_service.scenarios.models import Expect, Scenario
 from cds_service.scenarios.patients import facts_for
 from clinical_rules.decisions import RelapseDecision, ReportedGap
 from clinical_rules.kb import KnowledgeBase
-from clinical_rules.order_checks import OrderFinding, check_orders
+from clinical_rules.order_checks import OrderFinding, check_orders, kept_drugs
 from fhir_mappings import build_facts
 from fhir_mappings.draft_orders import drafted_service_codes, read_draft_orders
 from fhir_mappings.facts import PatientFacts
@@ -59,7 +59,7 @@ def outcome(scenario: Scenario, kb: KnowledgeBase) -> Outcome:
         judged = selected_drafts(drafts, [f"MedicationRequest/{draft_id(n)}" for n in scenario.select] or None)
     findings = check_orders(drafts, judged, facts, kb, drafted_services=drafted_service_codes(bundle, patient_id))
     cards = render_findings(findings, patient_id, kb) + render_reported(
-        (), kb, source_label=kb.order_source_label, facts=facts, drafted=[g for d in judged for g in d.generics])
+        (), kb, source_label=kb.order_source_label, facts=facts, drafted=kept_drugs(judged, findings))
     return {**_findings_outcome(findings), **_card_outcome(cards)}
 
 

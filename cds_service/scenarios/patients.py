@@ -104,9 +104,17 @@ class _Facts:
         weight = self.measurement(p.weight_kg, "kg", 20, f"weight {p.weight_kg} kg") if p.weight_kg else None
         height = self.measurement(p.height_cm, "cm", 400, f"height {p.height_cm} cm") if p.height_cm else None
         creatinine = self.measurement(1.0, "mg/dL", 15, "creatinine 1.0 mg/dL") if p.crcl is not None else None
+        last = None
+        if p.crcl is None and p.last_renal is not None:
+            value = p.last_renal
+            last = self.measurement(value.value, "mg/dL" if value.kind == "creatinine" else "mL/min", value.days_ago,
+                                    f"{value.kind} {value.value:g}")
+            if value.kind == "creatinine" and value.days_ago <= self.params.creatinine_recent_days:
+                creatinine = last  # recent, but no CrCl from it (as the mapping: weight or age missing)
         renal = Renal(crcl_ml_min=p.crcl, method="cockcroft-gault" if p.crcl is not None else None,
                       dialysis=p.dialysis, creatinine_mg_dl=creatinine, weight_kg=weight,
-                      evidence=(creatinine.evidence,) if creatinine else ())
+                      evidence=(creatinine.evidence,) if creatinine else (),
+                      last_value=last, last_kind=p.last_renal.kind if last is not None else None)  # type: ignore[union-attr]
         findings = {name: Finding(name in p.findings, (evidence("Condition", name),) if name in p.findings else ())
                     for name in FINDINGS}
         lines = tuple(

@@ -142,6 +142,7 @@ class WorkupTexts(KBModel):
 
 class DataGapCardTexts(KBModel):
     summary: Annotated[Template, Slots("items")]
+    summary_orders: Annotated[Template, Slots("items")]  # the order hooks' card
     summary_possible_progression: Text
     override_reasons: OverrideCodes
 

@@ -16,6 +16,7 @@ from fhir_mappings.terminology import DrugCatalog
 
 _ABNORMALITIES = frozenset(typing.get_args(CytogeneticAbnormality))
 _RENAL_METHODS = frozenset(typing.get_args(typing.get_args(typing.get_type_hints(Renal)["method"])[0]))
+_RENAL_VALUE_KINDS = frozenset(typing.get_args(typing.get_args(typing.get_type_hints(Renal)["last_kind"])[0]))
 
 
 def suggestable(doc: KnowledgeBaseDocument) -> frozenset[str]:
@@ -246,6 +247,29 @@ class _Checker:
             self._check_text(item.kb_path, item.when, [item.text, item.record])
             if item.blocking_when is not None and item.blocking_text is not None:
                 self._check_text(item.kb_path, item.blocking_when, [item.blocking_text])
+        self._dose_labs()
+
+    def _dose_labs(self) -> None:
+        from clinical_rules.dose_labs import LABS
+
+        decisions = {entry.id for entry in self.doc.decision_log}
+        renally_dosed = {drug for drug, dose in self.doc.doses.items() if dose.renal}
+        for code, lab in self.doc.data_gaps.dose_labs.items():
+            where = lab.kb_path
+            if code not in LABS:
+                self.fail(where, f"unknown lab {code!r} (clinical_rules.dose_labs: {', '.join(LABS)})")
+            self.known_drugs(f"{where}.drugs", lab.drugs)
+            self.known(f"{where}.decision", [lab.decision], decisions, "decision-log entry")
+            if code == "renal-function":
+                self._exactly(f"{where}.lab_names", lab.lab_names, _RENAL_VALUE_KINDS, "kind of renal value")
+                self.known(f"{where}.drugs", lab.drugs, renally_dosed, "drug with renal bands in doses.yaml:")
+        # A drug whose dose a creatinine clearance decides is never drafted without asking for one.
+        renal = self.doc.data_gaps.dose_labs.get("renal-function")
+        listed = set(renal.drugs) if renal is not None else set()
+        for drug, dose in self.doc.doses.items():
+            if any(band.crcl_below is not None for band in dose.renal) and drug not in listed:
+                self.fail(f"{dose.kb_path}.renal", f"{drug} has creatinine-clearance bands but is not in "
+                          "data_gaps.yaml dose_labs.renal-function.drugs")
 
     def _check_text(self, where: str, check: str, texts: list) -> None:
         known = CHECKS.get(check)

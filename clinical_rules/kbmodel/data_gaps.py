@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from clinical_rules.kbmodel.base import KBModel, Table
 from clinical_rules.kbmodel.cards import CheckText
-from clinical_rules.kbmodel.common import Name, RuleId, Seeds, Text
+from clinical_rules.kbmodel.common import DecisionId, Name, RuleId, Seeds, Text
 from clinical_rules.kbmodel.templates import Slots, Template
 
 
@@ -25,6 +25,28 @@ class GapItem(KBModel):
         if (self.blocking_when is None) != (self.blocking_text is None):
             raise ValueError("blocking_when and blocking_text go together")
         return self
+
+
+DoseLabText = Annotated[Template, Slots("drugs", "lab", "date")]
+
+
+class DoseLab(KBModel):
+    """A laboratory value the dose check of a drafted drug needs (order hooks; D36). Judged per
+    judged draft of one of ``drugs``: missing, older than its window, or recent but not enough
+    to dose (a creatinine without the weight the CrCl needs) is a data-gap item that blocks
+    dosing. Which lab each key reads is ``clinical_rules.dose_labs.LABS``."""
+
+    rule_id: RuleId
+    seeds: Seeds
+    decision: DecisionId
+    drugs: Annotated[tuple[Name, ...], Field(min_length=1)]
+    lab_names: Table[Name]  # how the card names each kind of value ({lab}): creatinine, eGFR ...
+    name: DoseLabText  # how the card's summary lists the gap
+    missing: DoseLabText  # no value at any date
+    stale: DoseLabText  # the last value is older than the window
+    incomplete: DoseLabText  # a recent value that cannot dose on its own
+    record: DoseLabText
+    record_incomplete: DoseLabText
 
 
 class PossibleProgressionGap(KBModel):
@@ -71,6 +93,7 @@ class DataGaps(KBModel):
     mapping_note_record: Text
     possible_progression: PossibleProgressionGap
     reported: Table[ReportedGap]
+    dose_labs: Table[DoseLab] = {}
 
     @model_validator(mode="after")
     def _other_kind(self) -> "DataGaps":

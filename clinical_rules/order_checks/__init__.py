@@ -29,7 +29,7 @@ from clinical_rules.order_checks.supportive_orders import supportive_findings
 from fhir_mappings.draft_orders import DraftOrder
 from fhir_mappings.facts import PatientFacts
 
-__all__ = ["DraftChange", "Fix", "OrderFinding", "check_orders"]
+__all__ = ["DraftChange", "Fix", "OrderFinding", "check_orders", "kept_drugs"]
 
 DraftCheck = Callable[[OrderContext, DraftOrder], OrderFinding | None]
 # Per judged draft, after the hard rules (O1, O2, O12) kept it, in card order.
@@ -68,3 +68,11 @@ def check_orders(drafts: Sequence[DraftOrder], judged: Sequence[DraftOrder], fac
         if doublet is not None:
             findings.append(doublet)
     return tuple(findings)
+
+
+def kept_drugs(judged: Sequence[DraftOrder], findings: Sequence[OrderFinding]) -> list[str]:
+    """The drugs of the judged drafts that no finding removes: what the data-gap card asks about
+    (a draft the card says to delete needs no creatinine for its dose)."""
+    removed = {fix.draft.resource_id for finding in findings for fix in finding.fixes
+               if fix.kind == "delete" and fix.draft is not None}
+    return [g for d in judged if d.resource_id not in removed for g in d.generics]

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from clinical_rules.decisions import DataGap, DataGapCard, FactUsed, Provenance, ReportedGap, composed, say
+from clinical_rules.dose_labs import dose_lab_gaps
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.kbmodel.data_gaps import REPORTED_SLOTS, GapItem
 from clinical_rules.predicates import Situation, evaluate
@@ -95,21 +96,30 @@ def _mapping_notes(ctx: FamilyContext, given: set[str]) -> list[DataGap]:
 
 def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, facts: PatientFacts | None = None,
                   drafted: Iterable[str] = ()) -> DataGapCard | None:
-    """The data-gap card of the order hooks: the items judged on the drafted drugs (knowledge-base
-    items marked ``in_order_hooks``, e.g. no IgG before a drafted bispecific), then the caller's
-    gaps (the checks ran on a partial record)."""
+    """The data-gap card of the order hooks: the laboratory values the drafted drugs' dose checks
+    need and the record cannot give (``dose_labs``, D36: these block dosing), the items judged on
+    the drafted drugs (knowledge-base items marked ``in_order_hooks``, e.g. no IgG before a
+    drafted bispecific), then the caller's gaps (the checks ran on a partial record)."""
     gaps: list[DataGap] = []
+    drafted = tuple(drafted)
     if facts is not None:
-        situation = Situation(facts, kb, drafted=tuple(drafted), hook_orders=True)
+        gaps += dose_lab_gaps(facts, kb, drafted)
+        situation = Situation(facts, kb, drafted=drafted, hook_orders=True)
         gaps += [gap for code, item in kb.data_gaps.items.items() if item.in_order_hooks
                  if (gap := _item(code, item, situation)) is not None]
     gaps += [_reported(gap, kb) for gap in reported]
     if not gaps:
         return None
+    blocks = any(g.blocks_dosing for g in gaps)
     return DataGapCard(
         gaps=tuple(gaps),
-        summary=say(kb.cards.data_gap.summary, items=", ".join(g.name.text for g in gaps)),
-        provenance=Provenance.of([kb.data_gaps.rule_id], kb.version, kb.data_gaps.seeds),
+        summary=say(kb.cards.data_gap.summary_orders, items=", ".join(g.name.text for g in gaps)),
+        provenance=Provenance.of([kb.data_gaps.rule_id, *(r for g in gaps for r in g.rule_ids)], kb.version,
+                                 [*(s for g in gaps for s in g.sources), *kb.data_gaps.seeds]),
+        facts_used=tuple(f for g in gaps for f in g.facts_used),
+        # A warning (it blocks dosing) the clinician may override, as in patient-view.
+        override_reasons=tuple((c, kb.override_reasons[c]) for c in kb.cards.data_gap.override_reasons)
+        if blocks else (),
     )
 
 
