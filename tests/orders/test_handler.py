@@ -19,6 +19,11 @@ KB = load_knowledge_base()
 def call(hook: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     index = ResourceIndex("p1")
     index.add({"resourceType": "Patient", "id": "p1", "birthDate": "1950-01-01", "gender": "female"})
+    # Renal function known (a recent creatinine and weight): these tests are not about the data gap.
+    for oid, code, value, unit in (("cr", "2160-0", 0.8, "mg/dL"), ("wt", "29463-7", 80, "kg")):
+        index.add({"resourceType": "Observation", "id": oid, "status": "final", "subject": {"reference": "Patient/p1"},
+                   "code": {"coding": [{"system": "http://loinc.org", "code": code}]}, "effectiveDateTime": "2025-05-20",
+                   "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}})
     return order_cards(HookContext("svc", hook, "p1", date(2025, 6, 1), index, context, KB))
 
 
