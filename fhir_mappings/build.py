@@ -99,8 +99,7 @@ def build_facts(index: ResourceIndex, patient_id: str, evaluation_date: date,
     ecog = reader.latest(ECOG)
     height, weight, bsa = body_size(reader, params)
 
-    # A value read for two windows (a recent and an any-date creatinine) is noted once.
-    notes: list[DataNote] = [*dict.fromkeys(reader.notes), *renal_notes(renal, params), *reconciliation_notes]
+    notes: list[DataNote] = [*reader.notes, *renal_notes(renal, params), *reconciliation_notes]
     for reason, count in sorted(index.dropped.items()):
         if reason.startswith(PRE_R4_DROP):
             notes.append(DataNote("pre-r4-resource", f"{count} {reason[len(PRE_R4_DROP):]} resource(s) in FHIR "

@@ -66,6 +66,28 @@ def test_old_creatinine_means_renal_unknown():
     assert any(n.code == "no-recent-creatinine" for n in facts.notes)
 
 
+def test_renal_unknown_keeps_the_last_value_at_any_date():
+    """The data gap says how old the renal data are (D36): the latest creatinine, eGFR or measured
+    CrCl at any date, the newest winning across kinds."""
+    facts = facts_with_patient(creatinine(1.4, "mg/dL", -150), creatinine(1.0, "mg/dL", -400), egfr(50, -200),
+                               weight(70, "kg", -10))
+    assert facts.renal.last_kind == "creatinine" and facts.renal.last_value.value == pytest.approx(1.4)
+    assert facts.renal.last_value.date == EVAL.fromordinal(EVAL.toordinal() - 150)
+    assert facts_with_patient(egfr(50, -120), creatinine(1.0, "mg/dL", -300)).renal.last_kind == "egfr"
+    unknown = facts_with_patient(weight(70, "kg", -10)).renal
+    assert unknown.last_value is None and unknown.last_kind is None
+
+
+def test_known_renal_function_keeps_no_last_value():
+    assert facts_with_patient(creatinine(1.0, "mg/dL", -10), weight(70, "kg", -10)).renal.last_value is None
+
+
+def test_an_unusable_old_creatinine_is_noted_once():
+    facts = facts_with_patient(creatinine(1.0, "furlongs", -20), weight(70, "kg", -10))
+    assert not facts.renal.known  # the recent window and the any-date look-up both read it
+    assert [n.code for n in facts.notes].count("unknown-unit") == 1
+
+
 def test_egfr_fallback_without_weight():
     facts = facts_with_patient(creatinine(1.0, "mg/dL", -10), egfr(48, -10))
     assert facts.renal.method == "egfr" and facts.renal.crcl_ml_min == 48

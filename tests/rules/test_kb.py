@@ -109,6 +109,14 @@ def _row(data: dict, row_id: str) -> dict:
          "data_gaps.yaml: data_gaps.items.no-ecog: unknown check 'no-ecgo'"),
         ("order_checks.yaml", lambda d: d["order_checks"]["O3"].update(need="vte"),
          "order_checks.yaml: order_checks.O3.need: unknown supportive need 'vte'"),
+        # D36: a drug whose dose a CrCl band decides is never drafted without asking for a creatinine.
+        ("data_gaps.yaml", lambda d: d["data_gaps"]["dose_labs"]["renal-function"].update(drugs=["lenalidomide"]),
+         "doses.yaml: ixazomib.renal: ixazomib has creatinine-clearance bands but is not in"),
+        ("data_gaps.yaml", lambda d: d["data_gaps"]["dose_labs"].update(
+            {"potassium": d["data_gaps"]["dose_labs"]["renal-function"]}),
+         "data_gaps.yaml: data_gaps.dose_labs.potassium: unknown lab 'potassium'"),
+        ("data_gaps.yaml", lambda d: d["data_gaps"]["dose_labs"]["renal-function"].update(decision="D99"),
+         "data_gaps.yaml: data_gaps.dose_labs.renal-function.decision: unknown decision-log entry 'D99'"),
     ],
 )
 def test_broken_kb_is_refused_with_file_entry_and_field(kb_copy, filename, change, expected):
