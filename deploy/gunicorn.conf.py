@@ -39,6 +39,7 @@ METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/rrmm-
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
 
 from cds_service.serving import gunicorn_glue  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR is set
+from cds_service.serving.env_numbers import int_from_env  # noqa: E402
 
 # Refuse a bad configuration here, once, before gunicorn forks anything.
 gunicorn_glue.check_configuration()
@@ -58,12 +59,10 @@ def _cpu_limit() -> int:
     return max(1, available)
 
 
-def _int_env(*names: str, default: int) -> int:
-    for name in names:
-        value = os.environ.get(name, "").strip()
-        if value:
-            return int(value)
-    return default
+def _int_env(*names: str, default: int, minimum: int = 1) -> int:
+    """A count or number of seconds; a bad value stops gunicorn with one line and exit status 2."""
+    what = "a positive whole number" if minimum == 1 else f"a whole number of at least {minimum}"
+    return int_from_env(*names, default=default, minimum=minimum, what=what)
 
 
 # Generation-0 threshold raised from 700: see post_worker_init.
@@ -81,7 +80,7 @@ worker_class = "sync"
 # worker its own database connections (cds_service.app.after_fork reviews what else a fork shares).
 preload_app = True
 # The outbound fetch budget defaults to 15 s; the worker timeout leaves margin above it.
-timeout = _int_env("GUNICORN_TIMEOUT", default=30)
+timeout = _int_env("GUNICORN_TIMEOUT", default=30, minimum=0)  # gunicorn: 0 = no worker timeout
 PRESTOP_SECONDS = 10
 graceful_timeout = 30
 keepalive = 5

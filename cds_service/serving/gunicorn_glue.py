@@ -34,6 +34,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from cds_service.errors import UNAUTHORIZED_BODY, issue_code, operation_outcome
 from cds_service.logging_json import JsonFormatter, scrub
+from cds_service.serving.env_numbers import int_from_env
 from cds_service.serving.proxy import DEFAULT_BODY_TIMEOUT_S, DEFAULT_HEADER_TIMEOUT_S, env_seconds
 
 _SECURITY_HEADERS = "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
@@ -257,18 +258,9 @@ def remove_metrics_directory(directory: str | Path | None = None) -> None:
 
 def port_from_env(name: str, default: int | None) -> int | None:
     """A port setting: unset = ``default``; ``0`` = off."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+    if not os.environ.get(name, "").strip():
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        print(f"rrmm-cds: configuration error: {name} must be a port number", file=sys.stderr, flush=True)
-        raise SystemExit(2) from None
-    if not 0 <= value < 65536:
-        print(f"rrmm-cds: configuration error: {name} must be between 0 and 65535", file=sys.stderr, flush=True)
-        raise SystemExit(2)
-    return value or None
+    return int_from_env(name, default=0, minimum=0, maximum=65535, what="a port number") or None
 
 
 logging.getLogger("gunicorn.error").propagate = False

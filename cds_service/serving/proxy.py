@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from cds_service.serving.env_numbers import int_from_env
+
 # Whole-header and body-inactivity bounds for clients (seconds; RRMM_CDS_HEADER_TIMEOUT /
 # RRMM_CDS_BODY_TIMEOUT also bound the development server's worker threads).
 DEFAULT_HEADER_TIMEOUT_S = 10
@@ -158,10 +160,5 @@ class ProxyProcess:
 
 
 def env_seconds(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds")
-    return value
+    """A timeout in whole seconds (> 0); a bad value stops with one line and exit status 2."""
+    return int_from_env(name, default=default, minimum=1, what="a positive number of seconds")
