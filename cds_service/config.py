@@ -8,6 +8,7 @@ configuration table documents each variable; keep the two in step.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,9 @@ class Settings:
     timeline_token_ttl_s: int = DEFAULT_TIMELINE_TOKEN_TTL_S
     timeline_auth: Literal["required", "optional"] = "optional"
     timeline_client_id: str = DEFAULT_TIMELINE_CLIENT_ID  # the app's OAuth client id at the EHR
+    # Who may show the timeline app in a frame (CSP frame-ancestors): EHRs embed SMART apps, so any
+    # origin by default; a deployment names its EHR's origins (RRMM_CDS_TIMELINE_FRAME_ANCESTORS).
+    timeline_frame_ancestors: tuple[str, ...] = ("*",)
 
     @property
     def production(self) -> bool:
@@ -266,7 +270,32 @@ def _timeline_settings(text: Callable[[str], str | None], env: str) -> dict[str,
     ttl = _positive_int(text("RRMM_CDS_TIMELINE_TOKEN_TTL_S"), "RRMM_CDS_TIMELINE_TOKEN_TTL_S",
                         DEFAULT_TIMELINE_TOKEN_TTL_S)
     return {"timeline_key": key, "timeline_auth": auth, "timeline_token_ttl_s": ttl,
-            "timeline_client_id": text("RRMM_CDS_TIMELINE_CLIENT_ID") or DEFAULT_TIMELINE_CLIENT_ID}
+            "timeline_client_id": text("RRMM_CDS_TIMELINE_CLIENT_ID") or DEFAULT_TIMELINE_CLIENT_ID,
+            "timeline_frame_ancestors": frame_ancestors(text("RRMM_CDS_TIMELINE_FRAME_ANCESTORS"))}
+
+
+# A frame-ancestors source as this setting accepts it: an https origin (a "*." host wildcard
+# allowed), an http origin on loopback (development EHRs), 'self', 'none' or *.
+_FRAME_ANCESTOR = re.compile(
+    r"^(?:\*|'self'|'none'|https://(?:\*\.)?[A-Za-z0-9.-]+(?::\d{1,5})?"
+    r"|http://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?)$"
+)
+
+
+def frame_ancestors(raw: str | None) -> tuple[str, ...]:
+    """RRMM_CDS_TIMELINE_FRAME_ANCESTORS: origins separated by spaces or commas (default *)."""
+    if raw is None:
+        return ("*",)
+    sources = tuple(part for part in re.split(r"[\s,]+", raw.strip()) if part)
+    bad = [source for source in sources if not _FRAME_ANCESTOR.match(source)]
+    if not sources or bad:
+        raise ConfigError(
+            "RRMM_CDS_TIMELINE_FRAME_ANCESTORS must list origins such as https://ehr.example.org "
+            f"(or 'self', 'none', *), separated by spaces; not {' '.join(bad) or 'empty'}"
+        )
+    if "'none'" in sources and len(sources) > 1:
+        raise ConfigError("RRMM_CDS_TIMELINE_FRAME_ANCESTORS: 'none' cannot be combined with other origins")
+    return sources
 
 
 def _fetch_settings(text: Callable[[str], str | None]) -> dict[str, int]:

@@ -19,6 +19,7 @@ from fhir_mappings.medication import (
     MEDICATION_TYPES,
     MedicationRecord,
     drugs_in_resource,
+    medication_concepts,
     record_from,
 )
 from fhir_mappings.parameters import DEFAULT_PARAMETERS, DerivationParameters
@@ -40,10 +41,12 @@ def read_history(index: ResourceIndex, evaluation_date: date, catalog: DrugCatal
     undated = 0
     for rtype in (*MEDICATION_TYPES, "MedicationUsage"):
         for resource in index.of_type(rtype):
-            drugs = drugs_in_resource(resource, index, catalog)
+            # What the resource names is read once, for its drugs and for its label.
+            concepts = medication_concepts(resource, index)
+            drugs = drugs_in_resource(resource, index, catalog, concepts=concepts)
             if not drugs:
                 continue
-            record = record_from(resource, drugs, index)
+            record = record_from(resource, drugs, index, concepts=concepts)
             if record is None:
                 undated += any(drug.is_antimyeloma for drug in drugs)
             elif record.start <= evaluation_date:

@@ -102,20 +102,21 @@ def medication_concepts(resource: dict[str, Any], index: ResourceIndex | None = 
 
 
 def drugs_in_resource(resource: Any, index: ResourceIndex | None = None,
-                      catalog: DrugCatalog | None = None) -> tuple[Drug, ...]:
-    """The recognised drugs one medication resource names (empty for unknown drugs)."""
+                      catalog: DrugCatalog | None = None, *, concepts: list[Any] | None = None) -> tuple[Drug, ...]:
+    """The recognised drugs one medication resource names (empty for unknown drugs).
+    ``concepts``: its :func:`medication_concepts`, when the caller already has them."""
     if not isinstance(resource, dict):
         return ()
     catalog = catalog or DrugCatalog.default()
     found: dict[str, Drug] = {}
-    for concept in medication_concepts(resource, index):
+    for concept in medication_concepts(resource, index) if concepts is None else concepts:
         for drug in catalog.identify_concept(concept):
             found.setdefault(drug.generic, drug)
     return tuple(found.values())
 
 
-def _label(resource: dict[str, Any], index: ResourceIndex | None) -> str:
-    for concept in medication_concepts(resource, index):
+def _label(resource: dict[str, Any], index: ResourceIndex | None, concepts: list[Any] | None = None) -> str:
+    for concept in medication_concepts(resource, index) if concepts is None else concepts:
         for text in concept_texts(concept):
             return text[:80]
     return ""
@@ -260,8 +261,9 @@ def read_medication_record(resource: Any, index: ResourceIndex | None = None,
 
 
 def record_from(resource: dict[str, Any], drugs: tuple[Drug, ...],
-                index: ResourceIndex | None = None) -> MedicationRecord | None:
-    """The record of a resource whose drugs are already known; None when it has no date."""
+                index: ResourceIndex | None = None, *, concepts: list[Any] | None = None) -> MedicationRecord | None:
+    """The record of a resource whose drugs are already known; None when it has no date.
+    ``concepts``: its :func:`medication_concepts`, when the caller already has them."""
     start = record_start(resource)
     if start is None:
         return None
@@ -275,7 +277,7 @@ def record_from(resource: dict[str, Any], drugs: tuple[Drug, ...],
         end=record_end(resource, start),
         status=status if isinstance(status, str) else None,
         stopped_for_progression=stopped_for_progression(resource),
-        label=_label(resource, index),
+        label=_label(resource, index, concepts),
         asserted=_asserted(resource, start),
         supply_days=expected_supply_days(resource) if resource.get("resourceType") == "MedicationRequest" else None,
     )

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
+from cds_service.store.audit_writer import AuditWriter
 from cds_service.store.engine import create_store_engine
 from cds_service.store.records import AuditCard, AuditEntry
 from cds_service.store.report import FeedbackReport, build_feedback_report
@@ -46,8 +47,9 @@ _MAX_KEY_LENGTH = 200
 _MAX_CARD_UUID_LENGTH = 200
 
 
-_INSERT_AUDIT_RESPONSE = insert(audit_response).returning(audit_response.c.id)
-_INSERT_AUDIT_CARD = insert(audit_card)
+_AUDIT_RESPONSE_COLUMNS = ("service_id", "hook_instance", "patient_hash", "kb_version", "card_count",
+                           "duration_ms", "created_at")
+_AUDIT_CARD_COLUMNS = ("response_id", "card_uuid", "topic", "rule_ids", "indicator")
 
 
 class FeedbackError(ValueError):
@@ -73,6 +75,7 @@ class Store:
         self._last_jti_purge = 0.0
         self._last_comment_purge: float | None = None
         self._purge_lock = threading.Lock()
+        self._audit_writer: AuditWriter | None = None  # compiled on first use
 
     @classmethod
     def from_url(
@@ -205,38 +208,33 @@ class Store:
     def record_audit(self, entry: AuditEntry) -> None:
         """Append one response to the audit trail (the caller decides how to handle failures).
 
-        One transaction, committed before the answer leaves (no row is lost to a crash after it):
-        the two INSERTs are built once and take their values as parameters, so SQLAlchemy reuses
-        their compiled form instead of building and caching a statement per call.
+        One transaction, committed before the answer leaves (no row is lost to a crash after it),
+        written through statements compiled once (``audit_writer``): this runs on every call.
         """
-        cards = [AuditCard(*card) for card in entry.cards]
-        with self.engine.begin() as connection:
-            response_id = connection.execute(
-                _INSERT_AUDIT_RESPONSE,
+        writer = self._audit_writer
+        if writer is None:
+            writer = self._audit_writer = AuditWriter(
+                self.engine, audit_response, audit_card, _AUDIT_RESPONSE_COLUMNS, _AUDIT_CARD_COLUMNS)
+        writer.write(
+            {
+                "service_id": entry.service_id,
+                "hook_instance": entry.hook_instance,
+                "patient_hash": entry.patient_hash,
+                "kb_version": entry.kb_version,
+                "card_count": len(entry.cards),
+                "duration_ms": float(entry.duration_ms),
+                "created_at": entry.created_at or datetime.now(UTC),
+            },
+            [
                 {
-                    "service_id": entry.service_id,
-                    "hook_instance": entry.hook_instance,
-                    "patient_hash": entry.patient_hash,
-                    "kb_version": entry.kb_version,
-                    "card_count": len(cards),
-                    "duration_ms": float(entry.duration_ms),
-                    "created_at": entry.created_at or datetime.now(UTC),
-                },
-            ).scalar_one()
-            if cards:
-                connection.execute(
-                    _INSERT_AUDIT_CARD,
-                    [
-                        {
-                            "response_id": response_id,
-                            "card_uuid": card.uuid,
-                            "topic": card.topic,
-                            "rule_ids": orjson.dumps(list(card.rule_ids)).decode(),
-                            "indicator": card.indicator,
-                        }
-                        for card in cards
-                    ],
-                )
+                    "card_uuid": card.uuid,
+                    "topic": card.topic,
+                    "rule_ids": orjson.dumps(list(card.rule_ids)).decode(),
+                    "indicator": card.indicator,
+                }
+                for card in (AuditCard(*card) for card in entry.cards)
+            ],
+        )
 
     # -- analytics ----------------------------------------------------------------------------
 

@@ -38,11 +38,13 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 # The app loads only its own files; it talks to the EHR's FHIR server (any https origin, and
 # loopback ones for development and the browser test) and to this service.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self' https: http://127.0.0.1:* http://localhost:*; frame-ancestors *; "
-    "base-uri 'none'; form-action 'none'"
-)
+# Who may frame it is the deployment's choice (Settings.timeline_frame_ancestors).
+def content_security_policy(frame_ancestors: tuple[str, ...] = ("*",)) -> str:
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"connect-src 'self' https: http://127.0.0.1:* http://localhost:*; frame-ancestors {' '.join(frame_ancestors)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
 
 
 def register_timeline(app: Flask, state: Any) -> None:
@@ -52,10 +54,11 @@ def register_timeline(app: Flask, state: Any) -> None:
         log.warning("the timeline app's browser libraries are missing: run `rrmm-cds timeline vendor`",
                     extra={"event": "config", "component": "timeline"})
     blueprint = Blueprint("timeline", __name__)
+    policy = content_security_policy(settings.timeline_frame_ancestors)
 
     @blueprint.get("/timeline/")
     def index() -> Response:
-        return _static("index.html")
+        return _static("index.html", policy)
 
     @blueprint.get("/timeline/config.json")
     def app_config() -> Response:
@@ -73,7 +76,7 @@ def register_timeline(app: Flask, state: Any) -> None:
 
     @blueprint.get("/timeline/<path:name>")
     def static_file(name: str) -> Response:
-        return _static(name)
+        return _static(name, policy)
 
     @blueprint.post("/timeline/api/explain")
     def explain_route() -> Response:
@@ -124,7 +127,7 @@ class TimelineUnauthorized(CdsHttpError):
         super().__init__(401, "a valid timeline token for this patient is required", code="login")
 
 
-def _static(name: str) -> Response:
+def _static(name: str, policy: str) -> Response:
     if name.startswith("vendor/") and not VENDOR_DIR.is_dir():
         response = Response(orjson.dumps(operation_outcome(
             "the timeline's browser libraries are not installed: run `rrmm-cds timeline vendor`",
@@ -134,6 +137,6 @@ def _static(name: str) -> Response:
         response = send_from_directory(STATIC_DIR, name, max_age=0)
     except NotFound:
         raise CdsHttpError(404, "no such timeline file", code="not-found") from None
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Content-Security-Policy"] = policy
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -35,7 +35,7 @@ class Template:
     """One parsed text. ``render(**slots)`` fills it; numbers print as a clinician writes them
     (40, not 40.0), lists joined with commas."""
 
-    __slots__ = ("source", "slots", "path", "_parts", "_compiled", "_namespace")
+    __slots__ = ("source", "slots", "path", "_parts", "_compiled", "_namespace", "_bound")
 
     def __init__(self, source: str, slots: tuple[str, ...] = ()) -> None:
         self.source = source
@@ -52,6 +52,7 @@ class Template:
              field is not None and _root(field) == field, spec, conversion)
             for literal, field, spec, conversion in self._parts
         )
+        self._bound = self._compiled
         for field in self.placeholders:
             root = _root(field)
             if root not in slots and root not in KB_ROOTS:
@@ -74,6 +75,37 @@ class Template:
         """Called once at load: where the text is, and the knowledge base its values come from."""
         self.path = path
         self._namespace = namespace
+        self._bound = self._prefilled()
+
+    def _prefilled(self) -> tuple[tuple[Any, ...], ...]:
+        """The compiled parts with every knowledge-base value written in once: the namespace is
+        fixed after load, so a render fills only the rule's slots (a text without slots is one
+        literal). A value that cannot be written yet stays a placeholder, and render raises as
+        it would have."""
+        parts: list[tuple[Any, ...]] = []
+        pending = ""
+        for literal, field, root, simple, spec, conversion in self._compiled:
+            pending += literal
+            if field is not None and root not in self.slots:
+                try:
+                    pending += self._write(self._namespace, field, simple, spec, conversion)
+                    continue
+                except (KeyError, IndexError, AttributeError, TypeError, ValueError):
+                    pass
+            if field is not None:
+                parts.append((pending, field, root, simple, spec, conversion))
+                pending = ""
+        if pending or not parts:
+            parts.append((pending, None, None, False, "", None))
+        return tuple(parts)
+
+    @staticmethod
+    def _write(source: Mapping[str, Any], field: str, simple: bool, spec: str, conversion: str | None) -> str:
+        # Most placeholders are plain names: one lookup, no parsing per render.
+        value = source[field] if simple else _FORMATTER.get_field(field, (), source)[0]
+        if conversion:
+            value = _FORMATTER.convert_field(value, conversion)
+        return value if type(value) is str and not spec else format(value, spec) if spec else as_text(value)
 
     def resolve(self, field: str) -> Any:
         """A knowledge-base placeholder's value (raises when it does not exist)."""
@@ -81,17 +113,16 @@ class Template:
         return value
 
     def render(self, **values: Any) -> str:
+        bound = self._bound
+        if len(bound) == 1 and bound[0][1] is None:
+            return bound[0][0]
         out: list[str] = []
-        for literal, field, root, simple, spec, conversion in self._compiled:
+        write = self._write
+        for literal, field, root, simple, spec, conversion in bound:
             out.append(literal)
-            if field is None:
-                continue
-            source = values if root in self.slots else self._namespace
-            # Most placeholders are plain slot names: one lookup, no parsing per render.
-            value = source[field] if simple else _FORMATTER.get_field(field, (), source)[0]
-            if conversion:
-                value = _FORMATTER.convert_field(value, conversion)
-            out.append(value if type(value) is str and not spec else format(value, spec) if spec else as_text(value))
+            if field is not None:
+                source = values if root in self.slots else self._namespace
+                out.append(write(source, field, simple, spec, conversion))
         return "".join(out)
 
     def __eq__(self, other: object) -> bool:

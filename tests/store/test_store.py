@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from cds_service.store import (
     AuditCard,
@@ -163,6 +164,38 @@ def test_record_audit_without_cards(store: Store) -> None:
     store.record_audit(AuditEntry("svc", "hook-2", None, None, [], 1.0))
     assert _count(store, audit_response) == 1
     assert _count(store, audit_card) == 0
+
+
+def test_a_failed_audit_write_leaves_no_partial_row_and_the_store_keeps_working(store: Store) -> None:
+    # A card row the database refuses (card_uuid is NOT NULL) fails the whole write: the response
+    # row written before it in the same transaction is rolled back, the error is SQLAlchemy's
+    # (so the HTTP layer classifies it), and the pooled connection serves the next write.
+    broken = AuditEntry("svc", "hook-3", None, "2026.2", [AuditCard(None, "t", ("R1",), "info")], 1.0)  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):
+        store.record_audit(broken)
+    assert _count(store, audit_response) == 0
+    assert _count(store, audit_card) == 0
+    store.record_audit(AuditEntry("svc", "hook-4", None, "2026.2", [AuditCard("u-9", "t", ("R1",), "info")], 1.0))
+    assert _count(store, audit_response) == 1
+    assert _count(store, audit_card) == 1
+
+
+def test_audit_rows_from_many_threads_each_keep_their_own_cards(store: Store) -> None:
+    def write(number: int) -> None:
+        cards = [AuditCard(f"u-{number}-{k}", "t", (f"R{k}",), "info") for k in range(number % 3)]
+        store.record_audit(AuditEntry("svc", f"hook-{number}", None, None, cards, 1.0))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(30)))
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(audit_response.c.hook_instance, audit_card.c.card_uuid)
+            .join(audit_card, audit_card.c.response_id == audit_response.c.id)
+        ).all()
+        responses = connection.execute(select(func.count()).select_from(audit_response)).scalar_one()
+    assert responses == 30
+    assert len(rows) == sum(n % 3 for n in range(30))
+    assert all(uuid.startswith(f"u-{hook.removeprefix('hook-')}-") for hook, uuid in rows)
 
 
 def test_claim_jti_detects_replay(store: Store) -> None:

@@ -351,6 +351,11 @@ def test_the_app_pages_are_served_with_a_strict_script_policy(client):
         ({"RRMM_CDS_TIMELINE_AUTH": "sometimes"}, "required' or 'optional"),
         ({"RRMM_CDS_TIMELINE_AUTH": "required"}, "needs RRMM_CDS_TIMELINE_KEY"),
         ({"RRMM_CDS_TIMELINE_TOKEN_TTL_S": "0"}, "RRMM_CDS_TIMELINE_TOKEN_TTL_S"),
+        ({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": "https://ehr.example.org/path"}, "FRAME_ANCESTORS"),
+        ({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": "http://ehr.example.org"}, "FRAME_ANCESTORS"),
+        ({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": "https://a.example; script-src *"}, "FRAME_ANCESTORS"),
+        ({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": " , "}, "FRAME_ANCESTORS"),
+        ({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": "'none' https://a.example"}, "cannot be combined"),
     ],
 )
 def test_bad_timeline_settings_stop_start_up(environ, problem):
@@ -370,6 +375,20 @@ def test_timeline_settings_from_the_environment():
     assert not settings.timeline_auth_required
     assert Settings.from_env({"RRMM_CDS_TIMELINE_AUTH": "required", "RRMM_CDS_TIMELINE_KEY": KEY}
                              ).timeline_auth_required
+
+
+def test_the_origins_allowed_to_frame_the_app_are_the_deployments_choice(test_settings):
+    from cds_service.config import Settings
+
+    assert Settings.from_env({}).timeline_frame_ancestors == ("*",)
+    origins = "https://ehr.example.org, https://*.epic.example:8443 http://localhost:3000"
+    chosen = Settings.from_env({"RRMM_CDS_TIMELINE_FRAME_ANCESTORS": origins}).timeline_frame_ancestors
+    assert chosen == ("https://ehr.example.org", "https://*.epic.example:8443", "http://localhost:3000")
+    app = create_app(dataclasses.replace(test_settings, timeline_frame_ancestors=chosen))
+    for path in ("/timeline/", "/timeline/launch.html"):
+        policy = app.test_client().get(path).headers["Content-Security-Policy"]
+        directive = next(part.strip() for part in policy.split(";") if part.strip().startswith("frame-ancestors"))
+        assert directive == "frame-ancestors https://ehr.example.org https://*.epic.example:8443 http://localhost:3000"
 
 
 def test_an_unconfirmed_rise_is_reported_with_its_source(client):
