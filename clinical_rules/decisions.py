@@ -28,16 +28,10 @@ class Sentence:
 
     template: Template
     values: tuple[tuple[str, Any], ...] = ()
-    # The rendered text, kept on first use: cards, the trace and the provenance read it repeatedly.
-    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        text = self._text
-        if text is None:
-            text = self.template.render(**dict(self.values))
-            object.__setattr__(self, "_text", text)  # frozen, but the text is a function of the fields
-        return text
+        return self.template.render(**dict(self.values))
 
     @property
     def key(self) -> str:
