@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from clinical_rules.decisions import DataGap, DataGapCard, FactUsed, Provenance, ReportedGap, composed, say
 from clinical_rules.dose_labs import dose_lab_gaps
+from clinical_rules.isolation import isolated
 from clinical_rules.kb import KnowledgeBase
 from clinical_rules.kbmodel.data_gaps import REPORTED_SLOTS, GapItem
 from clinical_rules.predicates import Situation, evaluate
@@ -103,10 +104,10 @@ def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, facts: 
     gaps: list[DataGap] = []
     drafted = tuple(drafted)
     if facts is not None:
-        gaps += dose_lab_gaps(facts, kb, drafted)
-        situation = Situation(facts, kb, drafted=drafted, hook_orders=True)
-        gaps += [gap for code, item in kb.data_gaps.items.items() if item.in_order_hooks
-                 if (gap := _item(code, item, situation)) is not None]
+        # Each part runs isolated: a failure in one (logged, type only) still leaves the others
+        # and the caller's gaps on the card.
+        gaps += isolated("dose-labs", lambda: dose_lab_gaps(facts, kb, drafted)) or []
+        gaps += isolated("order-hook data gaps", lambda: _order_hook_items(facts, kb, drafted)) or []
     gaps += [_reported(gap, kb) for gap in reported]
     if not gaps:
         return None
@@ -121,6 +122,12 @@ def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, facts: 
         override_reasons=tuple((c, kb.override_reasons[c]) for c in kb.cards.data_gap.override_reasons)
         if blocks else (),
     )
+
+
+def _order_hook_items(facts: PatientFacts, kb: KnowledgeBase, drafted: tuple[str, ...]) -> list[DataGap]:
+    situation = Situation(facts, kb, drafted=drafted, hook_orders=True)
+    return [gap for code, item in kb.data_gaps.items.items() if item.in_order_hooks
+            if (gap := _item(code, item, situation)) is not None]
 
 
 def _reported(gap: ReportedGap, kb: KnowledgeBase) -> DataGap:

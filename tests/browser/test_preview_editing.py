@@ -52,6 +52,26 @@ def test_choosing_the_selected_drafts_changes_what_is_judged(page, service_url: 
     assert page.js_errors == []
 
 
+def test_a_late_answer_for_an_earlier_choice_does_not_overwrite_the_editor(page, service_url: str) -> None:
+    held: list[object] = []
+    page.route(re.compile(r".*/preview/api/request\?.*hook=patient-view.*"), lambda route: held.append(route))
+    page.goto(f"{service_url}/")
+    page.wait_for_selector("#persona option[value='len-refractory']", state="attached")
+    page.select_option("#persona", "len-refractory")  # builds a patient-view request: held
+    page.check("input[name='hook'][value='order-select']")
+    page.locator("#editor-box > summary").click()
+    editor = page.locator("[data-testid=request-editor]")
+    expect(editor).to_have_value(re.compile('"hook": "order-select"'))
+    assert held, "the patient-view build was not sent"
+    with page.expect_response(re.compile(r".*hook=patient-view.*")):
+        for route in held:
+            route.continue_()  # type: ignore[attr-defined]
+    page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 100))")
+    assert '"hook": "order-select"' in editor.input_value()
+    expect(page.locator("[data-testid=selection]")).to_have_count(3)
+    assert page.js_errors == []
+
+
 def test_the_edited_request_is_what_is_sent(page, service_url: str) -> None:
     _open(page, service_url, "len-sensitive", "patient-view")
     editor = page.locator("[data-testid=request-editor]")

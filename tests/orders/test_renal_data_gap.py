@@ -148,3 +148,22 @@ def test_order_select_of_dexamethasone_alone_asks_nothing_about_lenalidomide(cli
     """order-select judges the selected order: dexamethasone's dose needs no creatinine."""
     cards = cards_for(client, "order-select", [], selections=["MedicationRequest/dex"])
     assert gap_cards(cards) == []
+
+
+def test_a_failing_dose_lab_reader_costs_only_its_own_gaps(client, monkeypatch, caplog) -> None:
+    """A bug in the dose-lab reader is logged (its type only) and the call still answers: the dose
+    checks and the rest of the data-gap card are given, never a 500."""
+    import clinical_rules.patient_view.data_gaps as data_gaps
+
+    def broken(*_args: object) -> list:
+        raise KeyError("creatinine for patient rn1")
+
+    monkeypatch.setattr(data_gaps, "dose_lab_gaps", broken)
+    cards = cards_for(client, "order-sign", [])  # 200, a valid response (asserted there)
+    assert gap_cards(cards) == []
+    failed = [r for r in caplog.records if getattr(r, "event", None) == "rule_family_error"]
+    assert [(r.family, r.error_type) for r in failed] == [("dose-labs", "KeyError")]
+    assert "rn1" not in caplog.text
+    # The dose check still runs: a 25 mg draft against a CrCl of about 45 mL/min is a dose card.
+    dosed = cards_for(client, "order-sign", [creatinine("2026-03-01", 1.6)])
+    assert "dose-adjustment" in {c["source"]["topic"]["code"] for c in dosed}

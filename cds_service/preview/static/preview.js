@@ -49,11 +49,17 @@
   }
 
   // The request for the chosen patient and hook goes into the editor, where it can be changed
-  // before it is sent; order-select's selections get a checkbox per drafted order.
+  // before it is sent; order-select's selections get a checkbox per drafted order. Choosing a
+  // patient and then a hook starts two builds whose answers may arrive in either order: only
+  // the latest choice may fill the editor.
+  let latestBuild = 0;
   async function buildRequest(persona, hook) {
+    const build = ++latestBuild;
     const built = await fetch(`/preview/api/request?persona=${encodeURIComponent(persona.id)}&hook=${encodeURIComponent(hook)}`);
+    if (build !== latestBuild) return;
     if (!built.ok) throw new Error(`could not build the request (${built.status})`);
     const { url, request } = await built.json();
+    if (build !== latestBuild) return;
     state.serviceUrl = url;
     $('request-editor').value = pretty(request);
     $('curl').hidden = true;
