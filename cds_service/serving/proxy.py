@@ -11,12 +11,15 @@ The one template (``nginx.conf.template`` next to this module) serves both uses:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -118,6 +121,7 @@ class ProxyProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_ends_with_parent(),
         )
 
     def reload(self, upstream: str) -> None:
@@ -162,3 +166,28 @@ class ProxyProcess:
 def env_seconds(name: str, default: int) -> int:
     """A timeout in whole seconds (> 0); a bad value stops with one line and exit status 2."""
     return int_from_env(name, default=default, minimum=1, what="a positive number of seconds")
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _ends_with_parent() -> Callable[[], None] | None:
+    """What the nginx child runs before exec so that it ends when ``rrmm-cds serve`` does, even when
+    the master is SIGKILLed and its exit hooks never run: otherwise the orphan keeps the public
+    port and answers 502 for a service that is gone. Linux only (prctl); elsewhere None."""
+    path = ctypes.util.find_library("c")
+    try:
+        prctl = ctypes.CDLL(path, use_errno=True).prctl if path else None
+    except (OSError, AttributeError):
+        prctl = None
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    # Resolved before the fork: the child calls only prctl and getppid before exec.
+    def arm() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent ended before the request was made
+            os._exit(1)
+
+    return arm
