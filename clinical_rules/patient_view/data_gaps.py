@@ -107,7 +107,7 @@ def reported_card(reported: Iterable[ReportedGap], kb: KnowledgeBase, *, facts: 
         # Each part runs isolated: a failure in one (logged, type only) still leaves the others
         # and the caller's gaps on the card.
         gaps += isolated("dose-labs", lambda: dose_lab_gaps(facts, kb, drafted)) or []
-        gaps += isolated("order-hook data gaps", lambda: _order_hook_items(facts, kb, drafted)) or []
+        gaps += isolated("order-hook-gaps", lambda: _order_hook_items(facts, kb, drafted)) or []
     gaps += [_reported(gap, kb) for gap in reported]
     if not gaps:
         return None
