@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from clinical_rules.decisions import TreatmentDecision
     from clinical_rules.kb import KnowledgeBase
+    from clinical_rules.tcr_eligibility import Eligibility
     from fhir_mappings.facts import PatientFacts
 
 Values = Mapping[str, Any]
@@ -27,6 +28,12 @@ class Situation:
     treatment: TreatmentDecision | None = None
     drafted: tuple[str, ...] = ()  # order hooks: the drafted drugs
     hook_orders: bool = False  # judged for an order hook (drafted drugs, not the relapse decision)
+    eligibility: Eligibility | None = None  # the label populations, when the caller has judged them
+
+    def label_eligibility(self) -> Eligibility:
+        from clinical_rules.tcr_eligibility import label_eligibility  # the referral family's own rule
+
+        return self.eligibility if self.eligibility is not None else label_eligibility(self.facts, self.kb)
 
     @property
     def recommended_drugs(self) -> tuple[str, ...]:
@@ -49,9 +56,7 @@ def _list_emptied(s: Situation) -> Values | None:
 
 
 def _tcr_preferred(s: Situation) -> bool:
-    from clinical_rules.tcr_eligibility import label_eligibility  # the referral family's own rule
-
-    return label_eligibility(s.facts, s.kb).preferred
+    return s.label_eligibility().preferred
 
 
 def _neuropathy_every_option_bortezomib(s: Situation) -> bool:
@@ -74,10 +79,8 @@ def _offered_drugs(s: Situation) -> tuple[str, ...]:
 
 def _bispecific_without_igg(s: Situation) -> bool:
     """A bispecific is drafted or eligible by label, and no IgG within the IgG window (D31)."""
-    from clinical_rules.tcr_eligibility import label_eligibility
-
     drafted = any("bispecific" in s.kb.classes_of(d) for d in s.drafted)
-    if not drafted and (s.hook_orders or not label_eligibility(s.facts, s.kb).bispecific_eligible):
+    if not drafted and (s.hook_orders or not s.label_eligibility().bispecific_eligible):
         return False
     igg = s.facts.igg_mg_dl
     recent = s.facts.evaluation_date - s.kb.derivation_parameters.days("igg_recent_days")

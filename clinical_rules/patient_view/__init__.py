@@ -30,6 +30,7 @@ from clinical_rules.patient_view import (
     salvage_transplant,
     treatment,
 )
+from clinical_rules.tcr_eligibility import Eligibility, label_eligibility
 
 if TYPE_CHECKING:
     from fhir_mappings.facts import PatientFacts
@@ -46,6 +47,14 @@ class FamilyContext:
     reported: tuple[ReportedGap, ...] = ()
     treatment: TreatmentFamily | None = None
     decided: dict[str, Any] = field(default_factory=dict)
+    _eligibility: Eligibility | None = field(default=None, init=False, repr=False)
+
+    def label_eligibility(self) -> Eligibility:
+        """The label populations (03 §8.1), judged once per call: the treatment notes, the referral
+        and the data gaps all read them."""
+        if self._eligibility is None:
+            self._eligibility = label_eligibility(self.facts, self.kb)
+        return self._eligibility
 
     def record(self, family: str, decision: Any) -> None:
         self.decided[family] = decision

@@ -32,7 +32,7 @@ def decide(ctx: FamilyContext) -> DataGapCard | None:
         gaps.append(gap)
         summary = texts.summary_possible_progression
     treatment = ctx.treatment.treatment if ctx.treatment is not None else None
-    situation = Situation(ctx.facts, kb, treatment)
+    situation = Situation(ctx.facts, kb, treatment, eligibility=ctx.label_eligibility())
     for code, item in kb.data_gaps.items.items():
         if ctx.status == "relapse" or item.outside_relapse:
             gap = _item(code, item, situation)

@@ -44,7 +44,7 @@ def decide(ctx: FamilyContext) -> InfoCard | None:
     facts, kb = ctx.facts, ctx.kb
     treatment = ctx.treatment.treatment if ctx.treatment is not None else None
     emptied = treatment is not None and treatment.list_emptied
-    eligibility = label_eligibility(facts, kb)
+    eligibility = ctx.label_eligibility()
     reasons = referral_reasons(facts, kb, list_emptied=emptied, row_id=treatment.row_id if treatment else "",
                                eligibility=eligibility)
     if not reasons:

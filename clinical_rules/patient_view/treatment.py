@@ -29,13 +29,14 @@ from clinical_rules.supportive import supportive_measures
 
 if TYPE_CHECKING:
     from clinical_rules.patient_view import FamilyContext
+    from clinical_rules.tcr_eligibility import Eligibility
     from fhir_mappings.facts import PatientFacts
 
 
 def decide(ctx: FamilyContext) -> TreatmentFamily:
     """The treatment decision with what its cards need: one family, since a treatment card without
     its supportive care is incomplete."""
-    treatment = choose_treatment(ctx.facts, ctx.kb)
+    treatment = choose_treatment(ctx.facts, ctx.kb, eligibility=ctx.label_eligibility())
     recommended = treatment.recommended
     supportive = supportive_measures(recommended.drugs, ctx.facts, ctx.kb) if recommended is not None else ()
     return TreatmentFamily(treatment=treatment, supportive=supportive, facts_used=decisive_facts(ctx.facts, ctx.kb))
@@ -60,7 +61,7 @@ def preference_list(row: Row, facts: PatientFacts, kb: KnowledgeBase) -> tuple[s
     return source.id, tuple(regimens)
 
 
-def choose_treatment(facts: PatientFacts, kb: KnowledgeBase) -> TreatmentDecision:
+def choose_treatment(facts: PatientFacts, kb: KnowledgeBase, *, eligibility: Eligibility | None = None) -> TreatmentDecision:
     row = matching_row(facts, kb)
     list_row_id, candidates = preference_list(row, facts, kb)
     survivors: list[str] = []
@@ -85,7 +86,7 @@ def choose_treatment(facts: PatientFacts, kb: KnowledgeBase) -> TreatmentDecisio
         list_emptied=not options,
     )
     # Notes and disagreements are judged on the decision itself (an emptied list, the regimen).
-    situation = Situation(facts, kb, decision)
+    situation = Situation(facts, kb, decision, eligibility=eligibility)
     return replace(decision, notes=_attached(kb.cards.treatment.notes_when, situation),
                    disagreements=(*_attached(kb.cards.treatment.disagreements_when, situation),
                                   *_regimen_disagreements(options, kb)))

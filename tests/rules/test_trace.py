@@ -61,3 +61,29 @@ def test_the_trace_gives_each_products_label_eligibility(kb):
     assert products["talquetamab"]["target"] == "GPRC5D" and products["talquetamab"]["decision"] == "D24"
     assert eligibility["priorBcmaDirected"] == []
     json.dumps(referral)
+
+
+def test_the_label_populations_are_judged_once_per_decision(kb, monkeypatch):
+    """The treatment notes, the referral and the data gaps all read the label eligibility: one
+    judgement serves them, and they agree with the eligibility judged on its own."""
+    import clinical_rules.patient_view as patient_view
+    import clinical_rules.tcr_eligibility as tcr
+
+    judged: list[object] = []
+
+    def counting(facts, kb_):
+        judged.append(facts)
+        return tcr_label_eligibility(facts, kb_)
+
+    tcr_label_eligibility = tcr.label_eligibility
+    monkeypatch.setattr(patient_view, "label_eligibility", counting)
+    monkeypatch.setattr(tcr, "label_eligibility", counting)
+    facts = FactsBuilder().prior_lines(4).refractory_to("lenalidomide", "pomalidomide", "bortezomib", "carfilzomib",
+                                                        "daratumumab").build()
+    decision = decide(facts, kb)
+    assert judged == [facts]
+    (referral,) = [c for c in decision_trace(decision)["cards"] if c["family"] == "referral"]
+    alone = tcr_label_eligibility(facts, kb)
+    assert referral["labelEligibility"]["preferred"] is alone.preferred is True
+    assert [p["product"] for p in referral["labelEligibility"]["products"] if p["eligible"]] == \
+        [p.product for p in alone.eligible]
