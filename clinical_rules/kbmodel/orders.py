@@ -25,6 +25,8 @@ class OrderCheck(KBModel):
 class RefractoryCheck(OrderCheck):  # O1
     summary: Annotated[Template, Slots("drug", "rule")]
     explanation: Annotated[Template, Slots("reason", "rule")]
+    class_summary: Annotated[Template, Slots("drug", "rule")]
+    class_explanation: Annotated[Template, Slots("reason", "rule")]
     recommended_instead: Annotated[Template, Slots("label", "regimen")]
     recommended_note: Annotated[Template, Slots("regimen")]
 

@@ -50,13 +50,17 @@ def _remove(ctx: OrderContext, draft: DraftOrder, label: str | None = None) -> F
 def o1_refractory(ctx: OrderContext, draft: DraftOrder, drug: str, rule: str, reason: Sentence) -> OrderFinding:
     check = ctx.kb.order_checks.O1
     label = ctx.kb.order_texts.remove.render(draft=draft.label)
-    notes = [say(check.explanation, reason=_capitalise(reason.text), rule=rule)]
+    # Refractory to the drug itself (H2 is lenalidomide's own refractoriness), or excluded with
+    # its class: the wording must not claim refractoriness to a drug never given.
+    own = rule == "H2" or ctx.facts.is_refractory(drug)
+    summary, explanation = (check.summary, check.explanation) if own else (check.class_summary, check.class_explanation)
+    notes = [say(explanation, reason=_capitalise(reason.text), rule=rule)]
     treatment = ctx.treatment()
     recommended = treatment.recommended if treatment is not None else None
     if recommended is not None and ctx.safe(recommended.regimen_id):
         label = check.recommended_instead.render(label=label, regimen=recommended.label)
         notes.append(say(check.recommended_note, regimen=recommended.label))
-    return ctx.finding("O1", check, say(check.summary, drug=_capitalise(drug), rule=rule), notes,
+    return ctx.finding("O1", check, say(summary, drug=_capitalise(drug), rule=rule), notes,
                        refractory_evidence(drug, ctx), drafts=(draft,), fixes=(_remove(ctx, draft, label),),
                        rules=(rule,))
 

@@ -145,3 +145,30 @@ def test_o7_on_a_text_only_draft_adds_structured_dose_and_timing() -> None:
     assert dosage["doseAndRate"][0]["doseQuantity"]["value"] == 20
     assert dosage["timing"]["repeat"] == {"frequency": 1, "period": 1.0, "periodUnit": "wk"}
     validate(actions(card)[0]["resource"])
+
+
+def test_o1_for_a_drug_excluded_with_its_class_does_not_claim_refractoriness_to_it() -> None:
+    """Ixazomib after bortezomib-refractory disease, isatuximab after daratumumab-refractory
+    disease (H1): the patient never had the drafted drug, so the card says why it is excluded
+    without calling the patient refractory to it; refractoriness to the drug itself keeps its wording."""
+    from .builders import IXA, rx
+
+    ixazomib_after_btz = facts(drug_histories=(refractory_to("bortezomib"),), pi_refractory=True,
+                               **taking("aspirin", "acyclovir"))
+    (card,) = by_topic(cards_for([draft("d-ixa", IXA, 4, period_unit="wk"), draft("d-dex", DEX, 40, period_unit="wk")],
+                                 ixazomib_after_btz), "contraindication")
+    assert card["summary"] == "Ixazomib drafted, but the disease is refractory to its drug class"
+    assert "the patient is refractory to" not in card["summary"] + card["detail"]
+    assert "PI-refractory: no switch to ixazomib" in card["detail"]
+    assert card["extension"]["org.rrmm-cds.provenance"]["ruleIds"] == ["O1", "H1"]
+
+    isatuximab_after_dara = facts(drug_histories=(refractory_to("daratumumab"),), anti_cd38_refractory=True,
+                                  anti_cd38_exposed=True, **taking("aspirin", "acyclovir"))
+    (card,) = by_topic(cards_for([draft("d-isa", rx("2283048", "isatuximab"), 10, "mg/kg", period_unit="wk")],
+                                 isatuximab_after_dara), "contraindication")
+    assert card["summary"] == "Isatuximab drafted, but the disease is refractory to its drug class"
+
+    own = facts(drug_histories=(refractory_to("bortezomib"),), pi_refractory=True, **taking("aspirin", "acyclovir"))
+    (card,) = by_topic(cards_for([draft("d-btz", BTZ, 1.3, "mg/m2", period_unit="wk", route="SC")], own),
+                       "contraindication")
+    assert card["summary"] == "Bortezomib drafted, but the patient is refractory to it"
