@@ -170,6 +170,22 @@ def test_referral_card_links_and_only_a_service_request_referral():
     assert not cell_therapy & {r.get("medicationCodeableConcept", {}).get("text") for r in created_resources(cards)}
 
 
+
+@pytest.mark.parametrize("name", ["first-relapse", "tcr", "penta-no-fish", "len-refractory-emd-no-creatinine"])
+def test_a_referral_order_never_names_a_product_whose_label_population_does_not_hold(name):
+    """03 §8.1: the referral lists the products whose population holds; the one-click order may
+    not name another (ide-cel needs two prior lines and anti-CD38 exposure)."""
+    from clinical_rules.tcr_eligibility import label_eligibility
+
+    facts = PATIENTS[name].build()
+    referral = by_topic(render(facts, KB)).get("referral")
+    if referral is None:
+        return
+    eligible = {p.product for p in label_eligibility(facts, KB).eligible}
+    ordered = " ".join(json.dumps(s) for s in referral["suggestions"])
+    named = {product for product in KB.referral.products if product in ordered}
+    assert named <= eligible, (name, named - eligible)
+
 def test_workup_card_creates_coded_service_requests():
     workup = by_topic(cards_for("penta-no-fish"))["relapse-workup"]
     resources = [a["resource"] for s in workup["suggestions"] for a in s["actions"]]
