@@ -11,7 +11,7 @@ from clinical_rules.kb import KnowledgeBase
 if TYPE_CHECKING:
     from datetime import date
 
-    from fhir_mappings.facts import DrugHistory, Finding, PatientFacts
+    from fhir_mappings.facts import DrugHistory, Evidence, Finding, PatientFacts
 
 
 def decisive_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:
@@ -161,7 +161,13 @@ def aggressive_findings(facts: PatientFacts) -> tuple[tuple[str, Finding], ...]:
 
 def finding_fact(name: str, finding: Finding, kb: KnowledgeBase) -> FactUsed:
     """heart_failure, neuropathy, vte_history, plasma_cell_leukaemia, extramedullary."""
-    return FactUsed(say(getattr(kb.facts.findings, name)), finding.evidence)
+    return FactUsed(_recorded(say(getattr(kb.facts.findings, name)), finding.evidence, kb), finding.evidence)
+
+
+def _recorded(fact: Sentence, evidence: tuple[Evidence, ...], kb: KnowledgeBase) -> Sentence:
+    """The fact with the date of its latest dated record; as it is when no record has a date."""
+    dates = [e.date for e in evidence if e.date is not None]
+    return say(kb.facts.recorded, fact=fact.text, date=max(dates).isoformat()) if dates else fact
 
 
 def renal_facts(facts: PatientFacts, kb: KnowledgeBase) -> tuple[FactUsed, ...]:

@@ -42,6 +42,7 @@ class FactTexts(KBModel):
     yes: Text
     no: Text
     dialysis: Text
+    recorded: Annotated[Template, Slots("fact", "date")]
     crcl: Annotated[Template, Slots("value", "method")]
     creatinine: Annotated[Template, Slots("value", "date")]
     weight: Annotated[Template, Slots("value", "date")]

@@ -223,3 +223,26 @@ def test_mg_per_m2_order_states_the_computed_total():
     cap = KB.doses["carfilzomib"].bsa_cap_m2
     assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "mg/m2"
     assert "mg at BSA" in dosage["text"] and f"capped at {cap:g}" in dosage["text"]
+
+
+def test_a_finding_among_the_facts_carries_the_date_of_its_latest_record():
+    """04 §1: decisive facts with their date. Extramedullary disease decides the aggressive-disease
+    card; it is shown with the date of the latest Condition that records it."""
+    from dataclasses import replace
+    from datetime import date
+
+    from fhir_mappings.facts import Evidence, Finding
+
+    facts = PATIENTS["first-relapse"].build()
+    dated = replace(facts, extramedullary=Finding(True, (
+        Evidence("Condition", "emd-1", date(2025, 9, 2), "extramedullary plasmacytoma"),
+        Evidence("Condition", "emd-2", date(2026, 2, 20), "extramedullary plasmacytoma"))))
+    aggressive = by_topic(render(dated, KB))["aggressive-disease"]
+    facts_used = aggressive["extension"][PROVENANCE_KEY]["facts"]
+    (line,) = [f for f in facts_used if f["fact"].startswith("extramedullary disease")]
+    assert line["fact"] == "extramedullary disease (recorded 2026-02-20)"
+    assert line["references"] == ["Condition/emd-1", "Condition/emd-2"]
+    undated = replace(facts, extramedullary=Finding(True, (Evidence("Condition", "emd-3"),)))
+    (line,) = [f for f in by_topic(render(undated, KB))["aggressive-disease"]["extension"][PROVENANCE_KEY]["facts"]
+               if f["fact"].startswith("extramedullary disease")]
+    assert line["fact"] == "extramedullary disease"  # no date is invented
