@@ -102,7 +102,6 @@ class ReferralTexts(KBModel):
     early: Text  # otherwise: refer early, the regimen stays the recommendation for now
     emptied_review: Text
     prior_bcma: Annotated[Template, Slots("drugs")]
-    after_bcma: Text
     # "{products} — {criteria}" — one line per label population (the bispecifics share one)
     eligible: Annotated[Template, Slots("products", "criteria")]
     product: Annotated[Template, Slots("products", "kind", "evidence")]

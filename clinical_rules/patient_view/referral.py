@@ -88,7 +88,7 @@ def product_lines(products: tuple[ProductEligibility, ...], kb: KnowledgeBase) -
         groups.setdefault(product.criteria, []).append(product)
     lines = []
     for criteria, group in groups.items():
-        # Products of one kind next to each other share their parenthesis: "a, b † (BCMA × CD3; T1, T2)".
+        # Products of one kind next to each other share their parenthesis: "a, b (BCMA × CD3; T1, T2)".
         runs: list[list[ProductEligibility]] = []
         for p in group:
             if runs and (runs[-1][0].kind, runs[-1][0].target) == (p.kind, p.target):
@@ -96,7 +96,7 @@ def product_lines(products: tuple[ProductEligibility, ...], kb: KnowledgeBase) -
             else:
                 runs.append([p])
         named = ", ".join(texts.product.render(
-            products=", ".join(p.product + (texts.after_bcma.render() if p.after_bcma else "") for p in run),
+            products=", ".join(p.product for p in run),
             kind=texts.kinds[f"{run[0].kind}-{run[0].target}"].render(),
             evidence=", ".join(texts.evidence[p.product].render() for p in run)) for run in runs)
         lines.append(say(texts.eligible, products=named, criteria=criteria_text(criteria, kb)))  # type: ignore[arg-type]
